@@ -1,0 +1,149 @@
+"""The small amount of framework the JSON API needs: authentication, CSRF, input parsing, errors."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from functools import wraps
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.middleware.csrf import CsrfViewMiddleware
+from django.views.decorators.csrf import csrf_exempt
+
+from chat.exceptions import BadRequest, ChatError, NotAuthenticated, PermissionDenied, RateLimited
+from chat.services import api_token_authenticate
+
+SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
+
+
+def error_response(error: ChatError) -> JsonResponse:
+    response = JsonResponse({"error": error.as_dict()}, status=error.status)
+    if isinstance(error, RateLimited):
+        response["Retry-After"] = str(error.retry_after)
+    return response
+
+
+def bearer_token(request: HttpRequest) -> str | None:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    return token.strip() if scheme.lower() == "bearer" and token.strip() else None
+
+
+def _enforce_csrf(request: HttpRequest) -> None:
+    """Session-authenticated writes need the CSRF token, exactly as Django's middleware would check it."""
+    check = CsrfViewMiddleware(lambda _request: None)
+    check.process_request(request)
+    if check.process_view(request, None, (), {}) is not None:
+        raise PermissionDenied("CSRF check failed. Reload the page and try again.", code="csrf_failed")
+
+
+async def authenticate(request: HttpRequest) -> AbstractBaseUser:
+    """The user behind a bearer token or a session. Raises ``NotAuthenticated``."""
+    if (raw := bearer_token(request)) is not None:
+        user = await sync_to_async(api_token_authenticate)(raw=raw)
+        if user is None:
+            raise NotAuthenticated("The API token is invalid or has been revoked.", code="invalid_token")
+        return user
+    user = await request.auser()
+    if not user.is_authenticated:
+        raise NotAuthenticated()
+    if request.method not in SAFE_METHODS:
+        _enforce_csrf(request)
+    return user
+
+
+View = Callable[..., Awaitable[HttpResponse]]
+
+
+def api_view(methods: list[str]) -> Callable[[View], View]:
+    """An async JSON endpoint: checks the method and the caller, and turns domain errors into JSON."""
+
+    def decorator(view: View) -> View:
+        @csrf_exempt  # Enforced in ``authenticate`` for sessions; bearer tokens need no CSRF.
+        @wraps(view)
+        async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+            if request.method not in methods:
+                error = ChatError(f"Use {' or '.join(methods)} here.", code="method_not_allowed", status=405)
+                response = error_response(error)
+                response["Allow"] = ", ".join(methods)
+                return response
+            try:
+                request.api_user = await authenticate(request)
+                return await view(request, *args, **kwargs)
+            except ChatError as error:
+                return error_response(error)
+
+        return wrapper
+
+    return decorator
+
+
+def parse_json(request: HttpRequest) -> dict[str, Any]:
+    content_type = request.content_type or "application/json"
+    if content_type != "application/json":
+        raise BadRequest("Send the request body as JSON (Content-Type: application/json).", code="unsupported_media")
+    try:
+        body = json.loads(request.body or b"{}")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("The request body is not valid JSON.", code="invalid_json") from None
+    if not isinstance(body, dict):
+        raise BadRequest("The request body must be a JSON object.", code="invalid_json")
+    return body
+
+
+def require_str(data: dict[str, Any], name: str, *, max_length: int = 100) -> str:
+    value = data.get(name)
+    if value is None or value == "":
+        raise BadRequest(f"'{name}' is required.", code="missing_field")
+    if not isinstance(value, str) or len(value) > max_length:
+        raise BadRequest(f"'{name}' must be a string of at most {max_length} characters.", code="invalid_field")
+    return value
+
+
+def optional_str(data: dict[str, Any], name: str, *, max_length: int = 100) -> str | None:
+    if data.get(name) in (None, ""):
+        return None
+    return require_str(data, name, max_length=max_length)
+
+
+def parse_bool(value: Any, name: str, default: bool) -> bool:
+    if value is None or value == "":
+        return default
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in {"true", "1", "yes", "false", "0", "no"}:
+        return value.lower() in {"true", "1", "yes"}
+    raise BadRequest(f"'{name}' must be true or false.", code="invalid_field")
+
+
+def parse_message(value: Any) -> str:
+    """The user's message: a non-empty string within ``CHAT_MAX_MESSAGE_CHARS``."""
+    if value is None:
+        raise BadRequest("'message' is required.", code="missing_field")
+    if not isinstance(value, str):
+        raise BadRequest("'message' must be a string.", code="invalid_field")
+    if not value.strip():
+        raise BadRequest("The message is empty.", code="empty_message")
+    limit = settings.CHAT_MAX_MESSAGE_CHARS
+    if len(value) > limit:
+        raise BadRequest(
+            f"The message is too long ({len(value):,} characters; the limit is {limit:,}).", code="message_too_long"
+        )
+    return value
+
+
+def parse_int(value: Any, name: str, *, default: int, minimum: int = 0, maximum: int | None = None) -> int:
+    if value in (None, ""):
+        return default
+    try:
+        number = int(value)
+    except (TypeError, ValueError):
+        raise BadRequest(f"'{name}' must be a whole number.", code="invalid_field") from None
+    if number < minimum or (maximum is not None and number > maximum):
+        bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
+        raise BadRequest(f"'{name}' must be {bounds}.", code="invalid_field")
+    return number

@@ -1,0 +1,48 @@
+"""Channels group names and every ``group_send`` of the project live here.
+
+Group names use only ``[A-Za-z0-9-_.]`` and stay under 100 characters, as ``channels.layers`` requires.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from channels.layers import get_channel_layer
+
+logger = logging.getLogger(__name__)
+
+
+def chat_group(chat_id: str) -> str:
+    """Websocket subscribers of one conversation."""
+    return f"chat.{chat_id}"
+
+
+def control_group(chat_id: str) -> str:
+    """The turn running for one conversation, in whichever process runs it."""
+    return f"chat-control.{chat_id}"
+
+
+async def _send(group: str, message: dict[str, Any]) -> None:
+    layer = get_channel_layer()
+    if layer is None:
+        return
+    try:
+        await layer.group_send(group, message)
+    except Exception:  # A broken layer must not break the turn; websocket clients catch up with ?after=.
+        logger.exception("group_send to %s failed", group)
+
+
+async def push_message_saved(chat_id: str, message: dict[str, Any]) -> None:
+    """Tell every open tab that a message was saved (after its transaction committed)."""
+    await _send(chat_group(chat_id), {"type": "chat.message_saved", "message": message})
+
+
+async def push_stream_event(chat_id: str, event: dict[str, Any]) -> None:
+    """Live progress of a streaming reply: ``stream_start``, batched ``token``s and ``stream_end``."""
+    await _send(chat_group(chat_id), {"type": "chat.stream_event", "event": event})
+
+
+async def request_stop(chat_id: str, message_id: str) -> None:
+    """Ask the process running this chat's turn to stop it."""
+    await _send(control_group(chat_id), {"type": "turn.stop", "message_id": message_id})

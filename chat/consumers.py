@@ -1,0 +1,110 @@
+"""The websocket of one conversation: saved messages, live replies, and catch-up after a reconnect."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+from urllib.parse import parse_qs
+
+from asgiref.sync import sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+
+from chat import broadcast
+from chat.exceptions import NotFound
+from chat.live import get_store
+from chat.models import Message
+from chat.selectors import chat_get, message_list
+from chat.serializers import message_to_dict
+
+
+def _catch_up(user: Any, chat_id: str, after: int | None) -> list[dict[str, Any]] | None:
+    """The finished messages after ``after`` (None: none at all), or None if the user may not see the chat."""
+    try:
+        chat = chat_get(user=user, chat_id=chat_id)
+    except NotFound:
+        return None
+    if after is None:
+        return []
+    messages = message_list(chat=chat, after=after)
+    # A reply still streaming arrives as its own message_saved when it ends.
+    return [message_to_dict(m) for m in messages if m.status != Message.Status.STREAMING]
+
+
+class ChatConsumer(AsyncWebsocketConsumer):
+    """Pushes ``message_saved`` for every saved message, and ``stream_*``/``token`` while a reply streams.
+
+    Delivery through the channel layer is at most once, so every message carries its ``seq``: a client that
+    reconnects with ``?after=<last seq>`` gets what it missed, and this consumer drops anything it already sent.
+    """
+
+    async def connect(self) -> None:
+        self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
+        user = self.scope.get("user")
+        after = self._after()
+        if user is None or not user.is_authenticated or after is False:
+            await self.close()
+            return
+        self.group = broadcast.chat_group(self.chat_id)
+        self.last_seq = -1 if after is None else after
+        self.live_offsets: dict[str, int] = {}
+        # Join before reading, so nothing saved in between is missed; duplicates are dropped by seq.
+        await self.channel_layer.group_add(self.group, self.channel_name)
+        missed = await sync_to_async(_catch_up)(user, self.chat_id, after)
+        if missed is None:
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.close()  # The same refusal whether the chat is someone else's or does not exist.
+            return
+        await self.accept()
+        for message in missed:
+            await self._send_message(message)
+        snapshot = await get_store().snapshot(self.chat_id)
+        if snapshot is not None:
+            message_id, content = snapshot
+            self.live_offsets[message_id] = len(content)
+            await self._send_json({"type": "stream_snapshot", "messageId": message_id, "content": content})
+
+    def _after(self) -> int | None | bool:
+        raw = parse_qs(self.scope.get("query_string", b"").decode()).get("after", [None])[0]
+        if raw in (None, ""):
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            return False
+        return value if value >= 0 else False
+
+    async def disconnect(self, code: int) -> None:
+        if hasattr(self, "group"):
+            await self.channel_layer.group_discard(self.group, self.channel_name)
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if text_data == "ping":
+            await self.send(text_data="pong")
+
+    async def _send_json(self, payload: dict[str, Any]) -> None:
+        await self.send(text_data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+
+    async def _send_message(self, message: dict[str, Any]) -> None:
+        if message["seq"] <= self.last_seq:
+            return
+        self.last_seq = message["seq"]
+        self.live_offsets.pop(message["id"], None)
+        await self._send_json({"type": "message_saved", "message": message})
+
+    async def chat_message_saved(self, event: dict[str, Any]) -> None:
+        await self._send_message(event["message"])
+
+    async def chat_stream_event(self, event: dict[str, Any]) -> None:
+        payload = event["event"]
+        if payload["type"] != "token":
+            if payload["type"] == "stream_start":
+                self.live_offsets[payload["messageId"]] = 0
+            await self._send_json(payload)
+            return
+        message_id, content, offset = payload["messageId"], payload["content"], payload["offset"]
+        start = max(self.live_offsets.get(message_id, offset), offset)
+        if start >= offset + len(content):
+            return  # Already part of the snapshot this tab received.
+        self.live_offsets[message_id] = offset + len(content)
+        fresh = content[start - offset :]
+        await self._send_json({"type": "token", "messageId": message_id, "content": fresh, "offset": start})

@@ -1,0 +1,28 @@
+"""LLM providers, resolved from ``settings.LLM_PROVIDERS`` the way Django resolves its backends."""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import TYPE_CHECKING
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from chat.exceptions import ModelUnavailable
+
+if TYPE_CHECKING:
+    from chat.llm.base import LLMProvider
+    from chat.models import ChatModel
+
+
+@cache
+def _provider_class(kind: str) -> type[LLMProvider]:
+    try:
+        return import_string(settings.LLM_PROVIDERS[kind])
+    except KeyError:
+        raise ModelUnavailable(f"No provider is configured for '{kind}' models.") from None
+
+
+def get_provider(chat_model: ChatModel) -> LLMProvider:
+    """The shared provider instance that serves this chat model."""
+    return _provider_class(chat_model.provider).for_chat_model(chat_model)

@@ -1,0 +1,169 @@
+"""Chat models (which LLM answers), conversations, their messages, and API tokens."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from functools import partial
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+
+_ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
+
+
+def new_public_id(prefix: str) -> str:
+    """A random, unguessable public id such as ``ci_4hQ…`` (22 base62 characters, about 131 bits)."""
+    return f"{prefix}_" + "".join(secrets.choice(_ALPHABET) for _ in range(22))
+
+
+def _public_id_field(prefix: str) -> models.CharField:
+    return models.CharField(max_length=32, unique=True, editable=False, default=partial(new_public_id, prefix))
+
+
+class ChatModel(models.Model):
+    """An LLM that conversations can talk to: where it runs, which model, and how it is prompted."""
+
+    class Provider(models.TextChoices):
+        OPENAI = "openai", "OpenAI-compatible server"
+        LOCAL = "local", "Local model (llama.cpp, in process)"
+
+    public_id = _public_id_field("cm")
+    name = models.CharField(max_length=100, unique=True, help_text="Shown to users; also accepted as the model id.")
+    provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.OPENAI)
+    base_url = models.CharField(
+        max_length=500, blank=True, help_text="OpenAI-compatible base URL, e.g. https://api.openai.com/v1"
+    )
+    upstream_model = models.CharField(max_length=200, blank=True, help_text="Model name sent upstream.")
+    api_key_env = models.CharField(
+        max_length=100,
+        blank=True,
+        help_text="Name of the environment variable that holds the API key (never the key itself).",
+    )
+    local_path = models.CharField(
+        max_length=500, blank=True, help_text="Path to a GGUF file for the local provider (blank: the default)."
+    )
+    system_prompt = models.TextField(blank=True)
+    temperature = models.FloatField(default=0.7)
+    max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatInstance(models.Model):
+    """One conversation of one user with a chat model."""
+
+    public_id = _public_id_field("ci")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chats")
+    chat_model = models.ForeignKey(ChatModel, on_delete=models.PROTECT, related_name="chats")
+    title = models.CharField(max_length=200, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-updated_at", "-id"]
+        indexes = [models.Index(fields=["owner", "-updated_at"], name="chat_owner_updated_idx")]
+
+    def __str__(self) -> str:
+        return self.title or self.public_id
+
+
+class Message(models.Model):
+    """One message of a conversation. Assistant replies are written when they start and when they end."""
+
+    class Role(models.TextChoices):
+        SYSTEM = "system", "System"
+        USER = "user", "User"
+        ASSISTANT = "assistant", "Assistant"
+
+    class Status(models.TextChoices):
+        STREAMING = "streaming", "Streaming"
+        COMPLETE = "complete", "Complete"
+        INTERRUPTED = "interrupted", "Interrupted"
+        ERROR = "error", "Error"
+
+    class Source(models.TextChoices):
+        TEXT = "text", "Text"
+        VOICE = "voice", "Voice"
+
+    public_id = _public_id_field("msg")
+    chat = models.ForeignKey(ChatInstance, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField(help_text="1, 2, 3… within the conversation.")
+    role = models.CharField(max_length=10, choices=Role.choices)
+    content = models.TextField(blank=True)
+    reasoning = models.TextField(blank=True, help_text="Reasoning the model streamed before its answer.")
+    status = models.CharField(max_length=12, choices=Status.choices, default=Status.COMPLETE)
+    source = models.CharField(max_length=10, choices=Source.choices, default=Source.TEXT)
+    chat_model = models.ForeignKey(ChatModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    finish_reason = models.CharField(max_length=32, blank=True)
+    prompt_tokens = models.PositiveIntegerField(null=True, blank=True)
+    completion_tokens = models.PositiveIntegerField(null=True, blank=True)
+    ttft_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name="time to first token (ms)")
+    duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name="total duration (ms)")
+    error_code = models.CharField(max_length=64, blank=True)
+    error_detail = models.TextField(blank=True)
+    client_message_id = models.CharField(max_length=100, null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["chat_id", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["chat", "seq"], name="message_unique_seq"),
+            models.UniqueConstraint(
+                fields=["chat", "client_message_id"],
+                condition=Q(client_message_id__isnull=False),
+                name="message_unique_client_id",
+            ),
+            # At most one reply streams per conversation: a second turn is refused by the database itself.
+            models.UniqueConstraint(
+                fields=["chat"], condition=Q(status="streaming"), name="message_one_streaming_per_chat"
+            ),
+        ]
+        indexes = [models.Index(fields=["status"], name="message_status_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} #{self.seq} {self.role}"
+
+    @property
+    def total_tokens(self) -> int | None:
+        if self.prompt_tokens is None and self.completion_tokens is None:
+            return None
+        return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+
+
+def hash_token(raw: str) -> str:
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A bearer token for programs. Only its SHA-256 is stored; the token itself is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100, blank=True)
+    key_hash = models.CharField(max_length=64, unique=True, editable=False)
+    prefix = models.CharField(max_length=12, editable=False, help_text="First characters, to tell tokens apart.")
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+    revoked = models.BooleanField(default=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = "API token"
+
+    def __str__(self) -> str:
+        return f"{self.prefix}… ({self.name or self.user})"
+
+    @classmethod
+    def generate(cls) -> tuple[str, str, str]:
+        """A new raw token with its hash and display prefix."""
+        raw = "tok_" + secrets.token_urlsafe(32)
+        return raw, hash_token(raw), raw[:10]

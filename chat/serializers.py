@@ -1,0 +1,62 @@
+"""The JSON shapes of the API. Every place that sends a message (REST, SSE, websockets) uses these."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from chat.models import ChatInstance, ChatModel, Message
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat().replace("+00:00", "Z") if value else None
+
+
+def message_to_dict(message: Message) -> dict[str, Any]:
+    usage = None
+    if message.prompt_tokens is not None or message.completion_tokens is not None:
+        usage = {
+            "promptTokens": message.prompt_tokens or 0,
+            "completionTokens": message.completion_tokens or 0,
+            "totalTokens": message.total_tokens,
+        }
+    return {
+        "id": message.public_id,
+        "chatInstanceId": message.chat.public_id,
+        "seq": message.seq,
+        "role": message.role,
+        "content": message.content,
+        "reasoning": message.reasoning,
+        "status": message.status,
+        "source": message.source,
+        "finishReason": message.finish_reason or None,
+        "usage": usage,
+        "timings": {"ttftMs": message.ttft_ms, "durationMs": message.duration_ms},
+        "error": (
+            {"code": message.error_code, "message": message.error_detail.split("\n", 1)[0]}
+            if message.error_code
+            else None
+        ),
+        "clientMessageId": message.client_message_id,
+        "createdAt": _iso(message.created_at),
+        "completedAt": _iso(message.completed_at),
+    }
+
+
+def chat_to_dict(chat: ChatInstance) -> dict[str, Any]:
+    return {
+        "id": chat.public_id,
+        "title": chat.title,
+        "chatModelId": chat.chat_model.public_id,
+        "createdAt": _iso(chat.created_at),
+        "updatedAt": _iso(chat.updated_at),
+    }
+
+
+def chat_model_to_dict(chat_model: ChatModel) -> dict[str, Any]:
+    return {
+        "id": chat_model.public_id,
+        "name": chat_model.name,
+        "provider": chat_model.provider,
+        "model": chat_model.upstream_model,
+    }

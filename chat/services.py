@@ -1,0 +1,192 @@
+"""Writes. Views and consumers parse input and call these; each runs in one transaction where it matters."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from chat.exceptions import Busy
+from chat.models import ApiToken, ChatInstance, ChatModel, Message, hash_token
+from chat.selectors import chat_get, chat_model_get, history_for
+
+
+def title_from(content: str, limit: int = 60) -> str:
+    """A one-line title from the first message, cut at a word boundary."""
+    line = " ".join(content.split())
+    if len(line) <= limit:
+        return line
+    cut = line[:limit].rsplit(" ", 1)[0] or line[:limit]
+    return cut.rstrip(",.;:") + "…"
+
+
+def chat_create(*, user: AbstractBaseUser, chat_model: ChatModel, title: str = "") -> ChatInstance:
+    return ChatInstance.objects.create(owner=user, chat_model=chat_model, title=title[:200])
+
+
+def chat_update(*, chat: ChatInstance, title: str | None = None, chat_model: ChatModel | None = None) -> ChatInstance:
+    fields = []
+    if title is not None:
+        chat.title, fields = title[:200], [*fields, "title"]
+    if chat_model is not None:
+        chat.chat_model, fields = chat_model, [*fields, "chat_model"]
+    if fields:
+        chat.save(update_fields=fields)
+    return chat
+
+
+def chat_delete(*, chat: ChatInstance) -> None:
+    chat.delete()
+
+
+@dataclass(slots=True)
+class TurnBegun:
+    """The rows a turn works on. ``replay`` is set when a known clientMessageId named an earlier turn."""
+
+    chat: ChatInstance
+    chat_model: ChatModel
+    user_message: Message
+    assistant_message: Message
+    history: list[Message]
+    replay: bool = False
+
+
+def _replay(chat: ChatInstance, chat_model: ChatModel, client_message_id: str) -> TurnBegun | None:
+    user_message = Message.objects.filter(chat=chat, client_message_id=client_message_id).first()
+    if user_message is None:
+        return None
+    assistant = Message.objects.filter(chat=chat, seq=user_message.seq + 1).select_related("chat_model").first()
+    for message in (user_message, assistant):
+        if message is not None:
+            message.chat = chat
+    return TurnBegun(chat, (assistant and assistant.chat_model) or chat_model, user_message, assistant, [], True)
+
+
+def turn_begin(
+    *,
+    user: AbstractBaseUser,
+    chat_id: str,
+    model_id: str,
+    content: str,
+    source: str = Message.Source.TEXT,
+    client_message_id: str | None = None,
+) -> TurnBegun:
+    """Save the user's message and an empty streaming reply, or find the turn a retry refers to.
+
+    Raises ``NotFound`` for an unknown chat or model and ``Busy`` while the chat is still answering.
+    """
+    chat_model = chat_model_get(model_id=model_id)
+    try:
+        with transaction.atomic():
+            chat = chat_get(user=user, chat_id=chat_id, for_update=True)
+            if client_message_id and (replay := _replay(chat, chat_model, client_message_id)):
+                return replay
+            if Message.objects.filter(chat=chat, status=Message.Status.STREAMING).exists():
+                raise Busy()
+            return _insert_turn(chat, chat_model, content, source, client_message_id)
+    except IntegrityError:
+        # A concurrent request won the race: either the same retry (replay it) or another turn (busy).
+        if client_message_id:
+            chat = chat_get(user=user, chat_id=chat_id)
+            if replay := _replay(chat, chat_model, client_message_id):
+                return replay
+        raise Busy() from None
+
+
+def _insert_turn(
+    chat: ChatInstance, chat_model: ChatModel, content: str, source: str, client_message_id: str | None
+) -> TurnBegun:
+    last_seq = Message.objects.filter(chat=chat).aggregate(last=Max("seq"))["last"] or 0
+    now = timezone.now()
+    user_message = Message.objects.create(
+        chat=chat,
+        seq=last_seq + 1,
+        role=Message.Role.USER,
+        content=content,
+        source=source,
+        status=Message.Status.COMPLETE,
+        client_message_id=client_message_id,
+        completed_at=now,
+    )
+    assistant = Message.objects.create(
+        chat=chat,
+        seq=last_seq + 2,
+        role=Message.Role.ASSISTANT,
+        status=Message.Status.STREAMING,
+        chat_model=chat_model,
+    )
+    chat.updated_at, chat.chat_model = now, chat_model
+    fields = ["updated_at", "chat_model"]
+    if not chat.title:
+        chat.title, fields = title_from(content), [*fields, "title"]
+    chat.save(update_fields=fields)
+    history = history_for(chat=chat, before_seq=user_message.seq, limit=settings.CHAT_HISTORY_LIMIT)
+    return TurnBegun(chat, chat_model, user_message, assistant, history)
+
+
+def message_finish(
+    *,
+    message: Message,
+    content: str,
+    reasoning: str,
+    status: str,
+    finish_reason: str = "",
+    prompt_tokens: int | None = None,
+    completion_tokens: int | None = None,
+    ttft_ms: int | None = None,
+    duration_ms: int | None = None,
+    error_code: str = "",
+    error_detail: str = "",
+) -> Message:
+    """Write the final state of a reply: one UPDATE, whatever the number of tokens."""
+    message.content, message.reasoning, message.status = content, reasoning, status
+    message.finish_reason, message.error_code, message.error_detail = finish_reason, error_code, error_detail
+    message.prompt_tokens, message.completion_tokens = prompt_tokens, completion_tokens
+    message.ttft_ms, message.duration_ms = ttft_ms, duration_ms
+    message.completed_at = timezone.now()
+    fields = [
+        "content", "reasoning", "status", "finish_reason", "error_code", "error_detail",
+        "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "completed_at",
+    ]  # fmt: skip
+    # Only a row that is still streaming is finished here, so a stop and a disconnect cannot both write it.
+    updated = Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
+        **{name: getattr(message, name) for name in fields}
+    )
+    if not updated:
+        message.refresh_from_db()
+    return message
+
+
+def messages_interrupt_orphans(*, message_ids: list[int] | None = None) -> int:
+    """Mark replies left ``streaming`` by a process that is gone as ``interrupted``."""
+    queryset = Message.objects.filter(status=Message.Status.STREAMING)
+    if message_ids is not None:
+        queryset = queryset.filter(pk__in=message_ids)
+    return queryset.update(
+        status=Message.Status.INTERRUPTED,
+        finish_reason="server_restart",
+        error_detail="The server stopped while this reply was streaming.",
+        completed_at=timezone.now(),
+    )
+
+
+def api_token_create(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:
+    """A new token; the raw value is returned once and never stored."""
+    raw, key_hash, prefix = ApiToken.generate()
+    return ApiToken.objects.create(user=user, name=name, key_hash=key_hash, prefix=prefix), raw
+
+
+def api_token_authenticate(*, raw: str) -> AbstractBaseUser | None:
+    """The active user a bearer token belongs to, or None."""
+    token = ApiToken.objects.select_related("user").filter(key_hash=hash_token(raw), revoked=False).first()
+    if token is None or not token.user.is_active:
+        return None
+    now = timezone.now()
+    if token.last_used_at is None or now - token.last_used_at > timedelta(minutes=1):
+        ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
+    return token.user

@@ -1,0 +1,63 @@
+"""Server-Sent Events framing: each event is exactly one ``data: {json}\\n\\n`` block.
+
+No ``id:`` or ``event:`` lines: simple readers split each network read on blank lines and parse every
+``data: `` piece as JSON. The increasing ``eventId`` travels inside the JSON instead.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from collections.abc import AsyncIterator, Callable
+from typing import Any
+
+KEEPALIVE = b": keep-alive\n\n"
+SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
+
+_dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
+
+
+def encode(payload: dict[str, Any]) -> bytes:
+    """One SSE block. JSON escapes newlines inside strings, so the block cannot be split early."""
+    return b"data: " + _dumps(payload).encode() + b"\n\n"
+
+
+def encode_done() -> bytes:
+    return b"data: [DONE]\n\n"
+
+
+async def stream(
+    next_item: Callable[[], Any],
+    render: Callable[[Any, int], bytes | None],
+    *,
+    heartbeat: float,
+    on_close: Callable[[], Any],
+) -> AsyncIterator[bytes]:
+    """Write each item as it comes, a keep-alive comment after ``heartbeat`` seconds of silence.
+
+    ``next_item`` returns None at the end; ``render`` turns an item into bytes (or None to skip it);
+    ``on_close`` runs however the stream ends, including a client disconnect (Django cancels us then).
+    """
+    count = 0
+    try:
+        while True:
+            try:
+                async with asyncio.timeout(heartbeat):
+                    item = await next_item()
+            except TimeoutError:
+                yield KEEPALIVE
+                continue
+            if item is None:
+                return
+            count += 1
+            if (data := render(item, count)) is not None:
+                yield data
+    finally:
+        await on_close()
+
+
+def render_event(event: Any, event_id: int) -> bytes:
+    """The product's own SSE format: the event's dict plus an increasing ``eventId``."""
+    payload = event.to_dict()
+    payload["eventId"] = event_id
+    return encode(payload)

@@ -1,0 +1,305 @@
+"""One chat turn as one async stream of typed events.
+
+``run_turn`` calls the LLM and yields events; ``TurnStream`` runs it in a task of its own so that a stop
+request, a client disconnect and a heartbeat timer can all act on it; every output format reads a
+``TurnStream`` (see ``chat.sse`` and ``collect_turn``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+import time
+from collections.abc import AsyncIterator, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+
+from chat import broadcast, runtime
+from chat.events import (
+    AgentResponse,
+    Error,
+    Event,
+    MessageSaved,
+    Status,
+    StreamEnd,
+    StreamStart,
+    Thinking,
+    Token,
+)
+from chat.exceptions import LLMError
+from chat.live import LiveRelay
+from chat.llm import get_provider
+from chat.llm.base import LLMRequest, Usage
+from chat.models import Message
+from chat.serializers import message_to_dict
+from chat.services import TurnBegun, message_finish
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(slots=True)
+class TurnOptions:
+    """Per-request overrides of the chat model's settings (the OpenAI-compatible API sets these)."""
+
+    include_tokens: bool = True
+    temperature: float | None = None
+    max_tokens: int | None = None
+    stop: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+    # Stateless /v1 requests bring their own message list instead of the stored history.
+    messages: list[dict[str, str]] | None = None
+
+
+def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
+    """The upstream request: system prompt, prior complete messages, then the new user message."""
+    chat_model = begun.chat_model
+    if options.messages is not None:
+        messages = options.messages
+    else:
+        messages = [{"role": "system", "content": chat_model.system_prompt}] if chat_model.system_prompt else []
+        messages += [{"role": m.role, "content": m.content} for m in begun.history]
+        messages.append({"role": "user", "content": begun.user_message.content})
+    return LLMRequest(
+        messages=messages,
+        model=chat_model.upstream_model or chat_model.name,
+        temperature=options.temperature if options.temperature is not None else chat_model.temperature,
+        max_tokens=options.max_tokens if options.max_tokens is not None else chat_model.max_tokens,
+        stop=options.stop,
+        api_key=os.environ.get(chat_model.api_key_env, "") if chat_model.api_key_env else "",
+        extra=options.extra,
+    )
+
+
+@dataclass(slots=True)
+class _Outcome:
+    parts: list[str] = field(default_factory=list)
+    thinking: list[str] = field(default_factory=list)
+    finish_reason: str | None = None
+    usage: Usage | None = None
+    ttft_ms: int | None = None
+    error: LLMError | None = None
+    status: str = Message.Status.COMPLETE
+
+
+async def run_turn(
+    begun: TurnBegun,
+    control: runtime.TurnControl,
+    options: TurnOptions,
+    *,
+    started: float,
+    prelude: Iterable[Event] = (),
+) -> AsyncIterator[Event]:
+    """The events of one turn, from ``stream_start`` to ``stream_end``. The reply is always saved."""
+    reply, chat_id = begun.assistant_message, begun.chat.public_id
+    live = LiveRelay(chat_id, reply.public_id)
+    for event in prelude:
+        yield event
+    start = StreamStart(
+        chat_id, begun.user_message.public_id, begun.user_message.seq, reply.public_id, begun.chat_model.public_id
+    )
+    live.start(message_to_dict(begun.user_message), start.to_dict())
+    yield start
+    yield Status("thinking…")
+    outcome = _Outcome()
+    try:
+        control.cancellable = True
+        async for chunk in get_provider(begun.chat_model).stream(build_request(begun, options)):
+            if chunk.content:
+                if outcome.ttft_ms is None:
+                    outcome.ttft_ms = int((time.monotonic() - started) * 1000)
+                outcome.parts.append(chunk.content)
+                live.token(chunk.content)
+                if options.include_tokens:
+                    yield Token(chunk.content)
+            if chunk.reasoning:
+                outcome.thinking.append(chunk.reasoning)
+                yield Thinking(chunk.reasoning)
+            if chunk.status:
+                yield Status(chunk.status, state="queued")
+            if chunk.finish_reason:
+                outcome.finish_reason = chunk.finish_reason
+            if chunk.usage:
+                outcome.usage = chunk.usage
+    except LLMError as error:
+        outcome.error, outcome.status = error, Message.Status.ERROR
+        logger.warning("Turn %s failed: %s (%s)", reply.public_id, error.code, error.detail)
+    except asyncio.CancelledError:
+        control.cancellable = False
+        outcome.status = Message.Status.INTERRUPTED
+        if not control.stop_requested:
+            # The client went away. Save what arrived, then let the cancellation go on.
+            outcome.finish_reason = "client_disconnected"
+            await asyncio.shield(_finish(begun, outcome, live, started))
+            raise
+        asyncio.current_task().uncancel()
+        outcome.finish_reason = "stopped"
+    except Exception as error:  # A bug must not lose the reply or leave it streaming forever.
+        logger.exception("Turn %s crashed", reply.public_id)
+        outcome.error = LLMError("Something went wrong on the server.", code="internal_error", detail=repr(error))
+        outcome.status = Message.Status.ERROR
+    finally:
+        control.cancellable = False
+    message, saved = await asyncio.shield(_finish(begun, outcome, live, started))
+    usage = outcome.usage.as_dict() if outcome.usage else None
+    if outcome.error and message.status == Message.Status.ERROR:
+        yield Error(outcome.error.code, outcome.error.message)
+    else:
+        yield AgentResponse(message.public_id, message.content)
+        yield MessageSaved(saved)
+    yield StreamEnd(message.finish_reason, usage)
+
+
+async def _finish(
+    begun: TurnBegun, outcome: _Outcome, live: LiveRelay, started: float
+) -> tuple[Message, dict[str, Any]]:
+    """Save the reply once, tell the other tabs, and close the live relay."""
+    usage = outcome.usage or Usage()
+    error = outcome.error
+    message = await sync_to_async(message_finish)(
+        message=begun.assistant_message,
+        content="".join(outcome.parts),
+        reasoning="".join(outcome.thinking),
+        status=outcome.status,
+        finish_reason=outcome.finish_reason or ("error" if error else "stop"),
+        prompt_tokens=usage.prompt_tokens,
+        completion_tokens=usage.completion_tokens,
+        ttft_ms=outcome.ttft_ms,
+        duration_ms=int((time.monotonic() - started) * 1000),
+        error_code=error.code if error else "",
+        error_detail=f"{error.message}\n{error.detail}".strip() if error else "",
+    )
+    saved = message_to_dict(message)
+    await live.end({"finishReason": message.finish_reason, "status": message.status})
+    await broadcast.push_message_saved(begun.chat.public_id, saved)
+    return message, saved
+
+
+class TurnStream:
+    """Runs a turn's events in a task of its own and hands them to one reader.
+
+    The reader (an SSE response, a JSON collector) can go away at any time: ``aclose`` cancels the turn,
+    which saves the partial reply as ``interrupted``. A stop request cancels the same task but lets the
+    turn finish its events.
+    """
+
+    _END = object()
+
+    def __init__(self, events: AsyncIterator[Event], control: runtime.TurnControl | None):
+        self.control = control
+        self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._task = asyncio.create_task(self._pump(events))
+        self._listener = None
+        if control is not None:
+            control.task = self._task
+            runtime.register(control)
+            self._listener = _listen_for_stop(control)
+
+    async def _pump(self, events: AsyncIterator[Event]) -> None:
+        try:
+            async for event in events:
+                self._queue.put_nowait(event)
+        finally:
+            if self.control is not None:
+                runtime.unregister(self.control)
+            if self._listener is not None:
+                self._listener.cancel()
+            self._queue.put_nowait(self._END)
+
+    async def next(self) -> Event | None:
+        """The next event, or None once the turn is over."""
+        item = await self._queue.get()
+        if item is self._END:
+            await self._task  # Surfaces a crash of the pump itself.
+            return None
+        return item
+
+    async def __aiter__(self) -> AsyncIterator[Event]:
+        while (event := await self.next()) is not None:
+            yield event
+
+    async def aclose(self) -> None:
+        """The reader is gone: cancel the turn (it saves what it has) and wait for it to finish."""
+        if not self._task.done():
+            self._task.cancel()
+        try:
+            await asyncio.shield(self._task)
+        except (asyncio.CancelledError, Exception):
+            pass
+
+
+def _listen_for_stop(control: runtime.TurnControl) -> asyncio.Task | None:
+    """With a channel layer shared between processes, a stop request may arrive from another process."""
+    layer = get_channel_layer()
+    if layer is None or isinstance(layer, InMemoryChannelLayer):
+        return None  # One process: the stop view finds the turn in ``runtime`` directly.
+
+    async def listen() -> None:
+        channel = await layer.new_channel()
+        group = broadcast.control_group(control.chat_id)
+        await layer.group_add(group, channel)
+        try:
+            while not control.done.is_set():
+                message = await layer.receive(channel)
+                if message.get("type") == "turn.stop" and message.get("message_id") == control.message_id:
+                    control.stop()
+        finally:
+            await asyncio.shield(layer.group_discard(group, channel))
+
+    return asyncio.create_task(listen())
+
+
+def start_turn(
+    begun: TurnBegun,
+    options: TurnOptions,
+    *,
+    started: float,
+    prelude: Iterable[Event] = (),
+) -> TurnStream:
+    """Start a new turn, or the replay of an earlier one, and return its stream of events."""
+    if begun.replay:
+        return TurnStream(replay_turn(begun, options, prelude=prelude), None)
+    control = runtime.TurnControl(begun.chat.public_id, begun.assistant_message.public_id)
+    return TurnStream(run_turn(begun, control, options, started=started, prelude=prelude), control)
+
+
+async def _wait_finished(message: Message) -> Message:
+    """An earlier turn that is still streaming (a retry raced it): wait for its final state."""
+    control = runtime.get(message.public_id)
+    if control is not None:
+        await control.done.wait()
+    deadline = time.monotonic() + settings.LLM_READ_TIMEOUT * 2
+    while True:
+        await sync_to_async(message.refresh_from_db)()
+        if message.status != Message.Status.STREAMING or time.monotonic() > deadline:
+            return message
+        await asyncio.sleep(0.2)
+
+
+async def replay_turn(begun: TurnBegun, options: TurnOptions, *, prelude: Iterable[Event] = ()) -> AsyncIterator[Event]:
+    """The events of an already stored turn, for a retry that repeats its clientMessageId."""
+    for event in prelude:
+        yield event
+    reply = begun.assistant_message
+    if reply is not None and reply.status == Message.Status.STREAMING:
+        reply = await _wait_finished(reply)
+    reply_id = reply.public_id if reply else ""
+    user = begun.user_message
+    yield StreamStart(begun.chat.public_id, user.public_id, user.seq, reply_id, begun.chat_model.public_id)
+    if reply is None:
+        yield Error("turn_incomplete", "The earlier attempt of this message has no reply.")
+        yield StreamEnd("error")
+        return
+    saved = message_to_dict(reply)
+    if reply.content and options.include_tokens:
+        yield Token(reply.content)
+    if reply.status == Message.Status.ERROR:
+        yield Error(reply.error_code, saved["error"]["message"])
+    else:
+        yield AgentResponse(reply.public_id, reply.content)
+        yield MessageSaved(saved)
+    yield StreamEnd(reply.finish_reason, saved["usage"])

@@ -1,0 +1,219 @@
+"""The JSON and SSE API. Views parse input and call services; the turn logic lives in ``chat.turn``."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from channels.layers import InMemoryChannelLayer, get_channel_layer
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+
+from chat import broadcast, runtime, sse
+from chat.api import api_view, optional_str, parse_bool, parse_int, parse_json, parse_message, require_str
+from chat.events import Error, MessageSaved
+from chat.exceptions import BadRequest, NotFound
+from chat.models import Message
+from chat.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
+from chat.serializers import chat_model_to_dict, chat_to_dict, message_to_dict
+from chat.services import chat_create, chat_delete, chat_update, messages_interrupt_orphans, turn_begin
+from chat.turn import TurnOptions, TurnStream, start_turn
+
+
+@api_view(["GET"])
+async def models_view(request: HttpRequest) -> JsonResponse:
+    models = await sync_to_async(lambda: [chat_model_to_dict(m) for m in chat_model_list()])()
+    return JsonResponse({"models": models})
+
+
+def _default_model_id() -> str:
+    chat_model = chat_model_list().first()
+    if chat_model is None:
+        raise NotFound("No chat model is configured. An admin can add one.", code="model_not_found")
+    return chat_model.public_id
+
+
+@api_view(["GET", "POST"])
+async def chats_view(request: HttpRequest) -> JsonResponse:
+    user = request.api_user
+    if request.method == "GET":
+        limit = parse_int(request.GET.get("limit"), "limit", default=50, minimum=1, maximum=200)
+        chats = await sync_to_async(lambda: [chat_to_dict(c) for c in chat_list(user=user)[:limit]])()
+        return JsonResponse({"chats": chats})
+    body = parse_json(request)
+    model_id = optional_str(body, "chatModelId")
+    title = optional_str(body, "title", max_length=200) or ""
+
+    def create() -> dict[str, Any]:
+        chat_model = chat_model_get(model_id=model_id or _default_model_id())
+        return chat_to_dict(chat_create(user=user, chat_model=chat_model, title=title))
+
+    return JsonResponse(await sync_to_async(create)(), status=201)
+
+
+@api_view(["GET", "PATCH", "DELETE"])
+async def chat_detail_view(request: HttpRequest, chat_id: str) -> HttpResponse:
+    user = request.api_user
+    if request.method == "GET":
+        return JsonResponse(await sync_to_async(lambda: chat_to_dict(chat_get(user=user, chat_id=chat_id)))())
+    if request.method == "DELETE":
+        chat = await sync_to_async(chat_get)(user=user, chat_id=chat_id)
+        await _stop_running(chat_id)
+        await sync_to_async(chat_delete)(chat=chat)
+        return HttpResponse(status=204)
+    body = parse_json(request)
+    title = body.get("title")
+    if title is not None and not isinstance(title, str):
+        raise BadRequest("'title' must be a string.", code="invalid_field")
+    model_id = optional_str(body, "chatModelId")
+
+    def update() -> dict[str, Any]:
+        chat = chat_get(user=user, chat_id=chat_id)
+        chat_model = chat_model_get(model_id=model_id) if model_id else None
+        return chat_to_dict(chat_update(chat=chat, title=title.strip() if title else title, chat_model=chat_model))
+
+    return JsonResponse(await sync_to_async(update)())
+
+
+@api_view(["GET"])
+async def chat_messages_view(request: HttpRequest, chat_id: str) -> JsonResponse:
+    user = request.api_user
+    after = parse_int(request.GET.get("after"), "after", default=0)
+    limit = parse_int(request.GET.get("limit"), "limit", default=200, minimum=1, maximum=1000)
+
+    def read() -> dict[str, Any]:
+        chat = chat_get(user=user, chat_id=chat_id)
+        messages = message_list(chat=chat, after=after, limit=limit + 1)
+        return {
+            "chatInstanceId": chat.public_id,
+            "messages": [message_to_dict(m) for m in messages[:limit]],
+            "hasMore": len(messages) > limit,
+        }
+
+    return JsonResponse(await sync_to_async(read)())
+
+
+async def _stop_running(chat_id: str) -> Message | None:
+    """Stop the reply streaming in this chat, wherever it runs, and return it once it is saved."""
+    message = await Message.objects.filter(chat__public_id=chat_id, status=Message.Status.STREAMING).afirst()
+    if message is None:
+        return None
+    control = runtime.get(message.public_id)
+    if control is not None:
+        control.stop()
+        try:
+            async with asyncio.timeout(10):
+                await control.done.wait()
+        except TimeoutError:
+            pass
+    elif isinstance(get_channel_layer(), InMemoryChannelLayer):
+        # One process and the turn is not in it: it died with an earlier process.
+        await sync_to_async(messages_interrupt_orphans)(message_ids=[message.pk])
+    else:
+        await broadcast.request_stop(chat_id, message.public_id)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline and message.status == Message.Status.STREAMING:
+            await asyncio.sleep(0.1)
+            await message.arefresh_from_db(fields=["status"])
+    await message.arefresh_from_db()
+    return message
+
+
+@api_view(["POST"])
+async def chat_stop_view(request: HttpRequest, chat_id: str) -> JsonResponse:
+    chat = await sync_to_async(chat_get)(user=request.api_user, chat_id=chat_id)
+    message = await _stop_running(chat_id)
+    if message is None:
+        return JsonResponse({"stopped": False, "message": None})
+    message.chat = chat
+    return JsonResponse({"stopped": True, "message": message_to_dict(message)})
+
+
+def sse_response(turn: TurnStream) -> StreamingHttpResponse:
+    events = sse.stream(
+        turn.next, sse.render_event, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, on_close=turn.aclose
+    )
+    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
+    for name, value in sse.SSE_HEADERS.items():
+        response[name] = value
+    return response
+
+
+async def collect_turn(turn: TurnStream, begun_user: Message, begun_reply: Message) -> JsonResponse:
+    """The non-streaming form: run the same turn to its end and return the saved messages."""
+    error = None
+    reply = None
+    try:
+        async for event in turn:
+            if isinstance(event, MessageSaved):
+                reply = event.message
+            elif isinstance(event, Error):
+                error = event
+    finally:
+        await turn.aclose()
+    body = {"userMessage": message_to_dict(begun_user), "assistantMessage": reply or message_to_dict(begun_reply)}
+    if error is not None:
+        body["error"] = {"code": error.code, "message": error.message}
+        return JsonResponse(body, status=502 if error.code != "upstream_timeout" else 504)
+    return JsonResponse(body)
+
+
+@api_view(["POST"])
+async def chat_turn_view(request: HttpRequest) -> HttpResponse:
+    """``POST /api/chat``: one turn, streamed as SSE or returned as JSON."""
+    started = time.monotonic()
+    body = parse_json(request)
+    stream = parse_bool(body.get("stream", request.GET.get("stream")), "stream", False)
+    include_tokens = parse_bool(
+        body.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True
+    )
+    content = parse_message(body.get("message"))
+    chat_id = require_str(body, "chatInstanceId")
+    model_id = require_str(body, "chatModelId")
+    client_message_id = optional_str(body, "clientMessageId")
+    begun = await sync_to_async(turn_begin)(
+        user=request.api_user,
+        chat_id=chat_id,
+        model_id=model_id,
+        content=content,
+        client_message_id=client_message_id,
+    )
+    turn = start_turn(begun, TurnOptions(include_tokens=include_tokens), started=started)
+    if stream:
+        return sse_response(turn)
+    return await collect_turn(turn, begun.user_message, begun.assistant_message)
+
+
+async def healthz(request: HttpRequest) -> JsonResponse:
+    """The process is up and serving requests."""
+    return JsonResponse({"status": "ok"})
+
+
+def _database_ok() -> None:
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+
+
+async def readyz(request: HttpRequest) -> JsonResponse:
+    """Ready for traffic: the database answers and the channel layer delivers."""
+    checks: dict[str, str] = {}
+    try:
+        await sync_to_async(_database_ok)()
+        checks["database"] = "ok"
+    except Exception as error:
+        checks["database"] = f"error: {type(error).__name__}"
+    try:
+        layer = get_channel_layer()
+        channel = await layer.new_channel()
+        async with asyncio.timeout(2):
+            await layer.send(channel, {"type": "ready.check"})
+            await layer.receive(channel)
+        checks["channel_layer"] = "ok"
+    except Exception as error:
+        checks["channel_layer"] = f"error: {type(error).__name__}"
+    ok = all(value == "ok" for value in checks.values())
+    return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)

@@ -1,0 +1,113 @@
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.test import AsyncClient
+
+from chat.models import ChatInstance, ChatModel
+from chat.services import api_token_create
+from tests.support.llm_server import LLMServer
+
+
+@pytest.fixture(scope="session")
+def llm_server() -> LLMServer:
+    server = LLMServer().start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+@pytest.fixture
+def llm(llm_server: LLMServer) -> LLMServer:
+    """The test upstream, with a fresh script and request log for this test."""
+    llm_server.reset()
+    return llm_server
+
+
+@pytest.fixture
+def user(transactional_db):
+    return get_user_model().objects.create_user("alice", password="pw-alice-123")
+
+
+@pytest.fixture
+def other_user(transactional_db):
+    return get_user_model().objects.create_user("bob", password="pw-bob-123")
+
+
+@pytest.fixture
+def chat_model(transactional_db, llm: LLMServer) -> ChatModel:
+    return ChatModel.objects.create(
+        name="test-model", provider="openai", base_url=llm.base_url, upstream_model="test-upstream",
+        system_prompt="You are a test assistant.", temperature=0.3, max_tokens=256,
+    )  # fmt: skip
+
+
+@pytest.fixture
+def chat(user, chat_model) -> ChatInstance:
+    return ChatInstance.objects.create(owner=user, chat_model=chat_model)
+
+
+@pytest.fixture
+def token(user) -> str:
+    return api_token_create(user=user, name="tests")[1]
+
+
+class HeaderClient(AsyncClient):
+    """An AsyncClient that sends the same headers on every request.
+
+    Django 5.2.19's AsyncClient turns client-level ``headers=`` into WSGI-style names, which ASGI requests
+    then drop, so they are added to each request here instead.
+    """
+
+    def __init__(self, headers: dict[str, str], **kwargs: Any):
+        super().__init__(**kwargs)
+        self.fixed_headers = headers
+
+    def generic(self, method, path, *args, headers=None, **kwargs):
+        return super().generic(method, path, *args, headers={**self.fixed_headers, **(headers or {})}, **kwargs)
+
+
+@pytest.fixture
+def api(token) -> AsyncClient:
+    """An async client authenticated with an API token, as a program would be."""
+    return HeaderClient({"Authorization": f"Bearer {token}"})
+
+
+@pytest.fixture
+def other_api(other_user) -> AsyncClient:
+    return HeaderClient({"Authorization": f"Bearer {api_token_create(user=other_user)[1]}"})
+
+
+def parse_sse(raw: bytes) -> list[dict[str, Any]]:
+    """Parse an SSE body the way the seed's simple reader does: split on blank lines, parse ``data: ``."""
+    events = []
+    for block in raw.decode().split("\n\n"):
+        if block.startswith("data: "):
+            events.append(json.loads(block[6:]))
+        else:
+            assert block == "" or block.startswith(":"), f"unexpected SSE block {block!r}"
+    return events
+
+
+async def read_stream(response) -> tuple[list[dict[str, Any]], list[bytes]]:
+    """All events of a streamed response, and the raw pieces as written."""
+    pieces = [piece async for piece in response.streaming_content]
+    return parse_sse(b"".join(pieces)), pieces
+
+
+async def post_turn(client: AsyncClient, chat: ChatInstance, message: str = "Hi there", **extra: Any):
+    body = {"message": message, "chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id, **extra}
+    return await client.post("/api/chat?stream=true", body, content_type="application/json")
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, django_db_blocker):
+    """A real daphne process serving the project on the test database (use with transactional tests)."""
+    from tests.support.server import ServerProcess
+
+    with django_db_blocker.unblock():
+        server = ServerProcess("daphne").start()
+    yield server
+    server.stop()
