@@ -110,7 +110,8 @@ class Message(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name="total duration (ms)")
     error_code = models.CharField(max_length=64, blank=True)
     error_detail = models.TextField(blank=True)
-    client_message_id = models.CharField(max_length=100, null=True, blank=True)
+    # NULL, not "", when absent: the per-chat uniqueness only applies to ids a client actually sent.
+    client_message_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 

@@ -132,9 +132,7 @@ async def chat_stop_view(request: HttpRequest, chat_id: str) -> JsonResponse:
 
 
 def sse_response(turn: TurnStream) -> StreamingHttpResponse:
-    events = sse.stream(
-        turn.next, sse.render_event, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, on_close=turn.aclose
-    )
+    events = sse.stream(turn.next, sse.render_event, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, on_close=turn.aclose)
     response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
     for name, value in sse.SSE_HEADERS.items():
         response[name] = value
@@ -166,9 +164,7 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     started = time.monotonic()
     body = parse_json(request)
     stream = parse_bool(body.get("stream", request.GET.get("stream")), "stream", False)
-    include_tokens = parse_bool(
-        body.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True
-    )
+    include_tokens = parse_bool(body.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True)
     content = parse_message(body.get("message"))
     chat_id = require_str(body, "chatInstanceId")
     model_id = require_str(body, "chatModelId")

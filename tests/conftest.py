@@ -111,3 +111,15 @@ def daphne_server(django_db_setup, django_db_blocker):
         server = ServerProcess("daphne").start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_thread_connections(django_db_setup):
+    """Async tests run ORM calls on asgiref's worker thread; hand its connection back before teardown."""
+    yield
+    import asyncio
+
+    from asgiref.sync import sync_to_async
+    from django.db import connections
+
+    asyncio.run(sync_to_async(connections.close_all)())

@@ -129,7 +129,7 @@ class LLMServer:
                 keep_open = await self._respond(request, reader, writer)
                 if not keep_open:
                     return
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
             return
         finally:
             self.open_connections -= 1

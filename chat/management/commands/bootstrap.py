@@ -1,0 +1,45 @@
+import os
+import secrets
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand
+
+from chat.models import ChatModel
+
+
+class Command(BaseCommand):
+    help = "Create the default chat model and, on first run, an admin login (its password is printed once)."
+
+    def handle(self, *args, **options):
+        self._default_model()
+        self._admin_login()
+
+    def _default_model(self) -> None:
+        if ChatModel.objects.exists():
+            return
+        name = settings.OPENAI_MODEL or "default"
+        ChatModel.objects.create(
+            name=name,
+            provider=ChatModel.Provider.OPENAI,
+            base_url=settings.OPENAI_BASE_URL,
+            upstream_model=settings.OPENAI_MODEL,
+            api_key_env="OPENAI_API_KEY",
+            system_prompt="You are a helpful assistant. Answer clearly and concisely.",
+        )
+        self.stdout.write(f"Created chat model '{name}' ({settings.OPENAI_BASE_URL}).")
+
+    def _admin_login(self) -> None:
+        User = get_user_model()
+        if User.objects.filter(is_superuser=True).exists():
+            return
+        username = os.environ.get("ADMIN_USERNAME", "admin")
+        password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
+        User.objects.create_superuser(username=username, email="", password=password)
+        self.stdout.write(
+            self.style.SUCCESS(
+                f"\n  Sign in at http://127.0.0.1:8000/ as '{username}' with password: {password}\n"
+                "  (shown only once; change it with: .venv/bin/python manage.py changepassword "
+                f"{username})\n"
+            )
+        )

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# Create .venv/ and install the project into it. Safe to re-run: it skips work that is already done.
+#   scripts/install.sh        runtime dependencies
+#   scripts/install.sh --dev  runtime + test dependencies, and the system tools the tests use
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PYTHON=${PYTHON:-python3.11}
+command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
+"$PYTHON" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 11))' || {
+  echo "Python 3.11 is required (found $("$PYTHON" --version 2>&1))." >&2; exit 1; }
+
+[ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
+PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
+
+want=requirements.txt
+[ "${1:-}" = "--dev" ] && want=requirements-dev.txt
+stamp=".venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(basename $want)"
+if [ ! -f "$stamp" ]; then
+  # The CPU build of PyTorch, pinned: an unpinned torch pulls gigabytes of CUDA packages.
+  "${PIP[@]}" --upgrade pip wheel
+  if grep -q '^openai-whisper' requirements.txt; then "${PIP[@]}" "torch==2.13.0"; fi
+  echo "Installing Python packages (the first run compiles llama-cpp-python: about 10 minutes on 2 cores;" \
+       "pip caches the build after that)..."
+  "${PIP[@]}" -r "$want"
+  rm -f .venv/.installed-*
+  touch "$stamp"
+fi
+
+if [ "${1:-}" = "--dev" ]; then
+  missing=()
+  for tool in espeak-ng:espeak-ng sox:sox chromium:chromium ffmpeg:ffmpeg; do
+    command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
+  done
+  if [ ${#missing[@]} -gt 0 ]; then
+    if [ "$(id -u)" = 0 ]; then
+      echo "Installing system packages: ${missing[*]}"
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null
+    else
+      echo "Missing system packages: ${missing[*]}. Install them with: sudo apt-get install ${missing[*]}" >&2
+      exit 1
+    fi
+  fi
+fi

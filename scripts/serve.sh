@@ -1,0 +1,12 @@
+#!/usr/bin/env bash
+# Install, migrate, create the default model and a login (printed once), and serve on http://127.0.0.1:8000.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/install.sh
+mkdir -p var
+[ -s var/secret_key ] || .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key
+export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(cat var/secret_key)}"
+.venv/bin/python manage.py migrate --noinput -v 0
+.venv/bin/python manage.py bootstrap
+echo "Serving on http://${HOST:-127.0.0.1}:${PORT:-8000}"
+exec .venv/bin/daphne -b "${HOST:-127.0.0.1}" -p "${PORT:-8000}" config.asgi:application

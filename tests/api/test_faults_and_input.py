@@ -1,0 +1,132 @@
+"""Upstream faults become clear error events with nothing lost; bad input gets a clear 4xx and saves nothing."""
+
+from __future__ import annotations
+
+import pytest
+
+from chat.models import ChatInstance, ChatModel, Message
+from tests.conftest import post_turn, read_stream
+from tests.support.server import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+FAULTS = {
+    "status:401": ("upstream_auth", "API key"),
+    "status:404": ("upstream_model_not_found", "model"),
+    "status:429": ("upstream_rate_limited", "rate limiting"),
+    "status:500": ("upstream_server_error", "internal error"),
+    "status:503": ("upstream_server_error", "internal error"),
+    "reset": ("upstream_disconnected", "closed the connection"),
+    "malformed": ("upstream_bad_response", "could not understand"),
+    "stall_first": ("upstream_timeout", "sent nothing"),
+    "stall_mid": ("upstream_timeout", "sent nothing"),
+    "no_done": ("upstream_disconnected", "closed the connection"),
+}
+
+
+def script_fault(llm, fault: str) -> None:
+    if fault == "stall_first":
+        llm.script(first_delay=30)
+    else:
+        llm.script(tokens=["a", "b", "c", "d"], fault=fault)
+
+
+@pytest.mark.parametrize("fault", FAULTS)
+async def test_upstream_fault_is_an_error_event_and_nothing_is_lost(api, chat, llm, fault, settings):
+    settings.LLM_READ_TIMEOUT = 0.5
+    script_fault(llm, fault)
+    events, _ = await read_stream(await post_turn(api, chat, "Will this work?"))
+    code, words = FAULTS[fault]
+    assert [e["type"] for e in events][-2:] == ["error", "stream_end"]
+    error = events[-2]
+    assert error["code"] == code and words in error["message"]
+    assert events[-1]["finishReason"] == "error"
+
+    user_msg, reply = [m async for m in Message.objects.filter(chat=chat).order_by("seq")]
+    assert user_msg.content == "Will this work?" and user_msg.status == "complete"
+    assert reply.status == "error" and reply.error_code == code
+    if fault in {"reset", "malformed", "stall_mid"}:
+        assert reply.content == "ab"  # What arrived before the fault is kept.
+
+    # The next turn works, and it does not send the failed reply as history.
+    events, _ = await read_stream(await post_turn(api, chat, "Again?"))
+    assert events[-1]["finishReason"] == "stop"
+    assert [m["content"] for m in llm.chat_requests[-1].body["messages"] if m["role"] == "user"] == [
+        "Will this work?",
+        "Again?",
+    ]
+
+
+async def test_connection_refused(api, user, llm):
+    dead = await ChatModel.objects.acreate(name="dead", base_url=f"http://127.0.0.1:{free_port()}/v1")
+    chat = await ChatInstance.objects.acreate(owner=user, chat_model=dead)
+    events, _ = await read_stream(await post_turn(api, chat))
+    assert events[-2]["code"] == "upstream_unavailable"
+    assert "Could not reach the model server" in events[-2]["message"]
+    assert await Message.objects.filter(chat=chat, role="user").acount() == 1
+
+
+async def test_json_fallback_reports_upstream_error(api, chat, llm):
+    llm.script(fault="status:500")
+    body = {"message": "hi", "chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id}
+    response = await api.post("/api/chat", body, content_type="application/json")
+    assert response.status_code == 502
+    data = response.json()
+    assert data["error"]["code"] == "upstream_server_error"
+    assert data["userMessage"]["content"] == "hi"
+    assert data["assistantMessage"]["status"] == "error"
+
+
+def turn_body(chat, **changes):
+    body = {"message": "hello", "chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id}
+    body.update(changes)
+    return {k: v for k, v in body.items() if v is not None}
+
+
+@pytest.mark.parametrize(
+    ("changes", "status", "code"),
+    [
+        ({"message": None}, 400, "missing_field"),
+        ({"message": "   "}, 400, "empty_message"),
+        ({"message": 42}, 400, "invalid_field"),
+        ({"message": "x" * 101}, 400, "message_too_long"),
+        ({"chatInstanceId": None}, 400, "missing_field"),
+        ({"chatModelId": None}, 400, "missing_field"),
+        ({"chatInstanceId": "ci_doesnotexist"}, 404, "chat_not_found"),
+        ({"chatModelId": "cm_doesnotexist"}, 404, "model_not_found"),
+        ({"includeTokens": "maybe"}, 400, "invalid_field"),
+    ],
+)
+async def test_bad_input_is_a_clear_4xx_and_saves_nothing(api, chat, llm, settings, changes, status, code):
+    settings.CHAT_MAX_MESSAGE_CHARS = 100
+    response = await api.post("/api/chat?stream=true", turn_body(chat, **changes), content_type="application/json")
+    assert response.status_code == status
+    error = response.json()["error"]
+    assert error["code"] == code and len(error["message"]) > 10
+    assert await Message.objects.acount() == 0 and llm.chat_requests == []
+
+
+async def test_malformed_json(api, chat, llm):
+    response = await api.post("/api/chat", b"{not json", content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_json"
+    response = await api.post("/api/chat", b"[1, 2]", content_type="application/json")
+    assert response.status_code == 400 and "JSON object" in response.json()["error"]["message"]
+    assert await Message.objects.acount() == 0
+
+
+async def test_inactive_model_is_refused(api, chat, llm):
+    await ChatModel.objects.filter(pk=chat.chat_model_id).aupdate(is_active=False)
+    response = await post_turn(api, chat)
+    assert response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"
+    assert await Message.objects.acount() == 0
+
+
+async def test_another_users_chat_is_404(other_api, chat, llm):
+    response = await post_turn(other_api, chat)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "chat_not_found"
+    for path in ("", "/messages"):
+        assert (await other_api.get(f"/api/chats/{chat.public_id}{path}")).status_code == 404
+    assert (await other_api.post(f"/api/chats/{chat.public_id}/stop")).status_code == 404
+    assert (await other_api.delete(f"/api/chats/{chat.public_id}")).status_code == 404
+    assert await Message.objects.acount() == 0 and await ChatInstance.objects.acount() == 1
