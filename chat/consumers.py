@@ -6,7 +6,7 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
+from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chat import broadcast
@@ -49,7 +49,7 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.live_offsets: dict[str, int] = {}
         # Join before reading, so nothing saved in between is missed; duplicates are dropped by seq.
         await self.channel_layer.group_add(self.group, self.channel_name)
-        missed = await sync_to_async(_catch_up)(user, self.chat_id, after)
+        missed = await database_sync_to_async(_catch_up)(user, self.chat_id, after)
         if missed is None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
             await self.close()  # The same refusal whether the chat is someone else's or does not exist.

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from urllib.parse import parse_qs
 
-from asgiref.sync import sync_to_async
 from channels.auth import AuthMiddlewareStack
+from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
 from django.conf import settings
@@ -32,7 +32,7 @@ class TokenAuthMiddleware:
         if token:
             from django.contrib.auth.models import AnonymousUser
 
-            user = await sync_to_async(api_token_authenticate)(raw=token)
+            user = await database_sync_to_async(api_token_authenticate)(raw=token)
             scope = {**scope, "user": user or AnonymousUser(), "auth_method": "token"}
         return await self.app(scope, receive, send)
 

@@ -46,7 +46,7 @@ async def test_stream_event_order_and_content(api, chat, llm):
     assert end == {"type": "stream_end", "finishReason": "stop", "usage": end["usage"], "eventId": end["eventId"]}
     assert end["usage"]["completionTokens"] == 4
 
-    user_msg, reply = await asyncio.to_thread(lambda: list(Message.objects.filter(chat=chat).order_by("seq")))
+    user_msg, reply = [m async for m in Message.objects.filter(chat=chat).order_by("seq")]
     assert (user_msg.seq, user_msg.role, user_msg.content) == (1, "user", "Capital of France?")
     assert user_msg.public_id == start["userMessage"]["id"] and start["userMessage"]["seq"] == 1
     assert (reply.content, reply.status, reply.finish_reason) == ("The capital is Paris.", "complete", "stop")

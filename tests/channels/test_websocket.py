@@ -1,0 +1,213 @@
+"""The websocket of a chat: who may connect, what it pushes, catch-up and live replies."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+
+import pytest
+from asgiref.sync import async_to_sync, sync_to_async
+from channels.testing import WebsocketCommunicator
+from django.conf import settings as django_settings
+
+from chat import broadcast
+from chat.models import Message
+from chat.serializers import message_to_dict
+from chat.services import api_token_create
+from config.asgi import application
+from tests.conftest import post_turn, read_stream
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+def socket(chat_id: str, *, token: str | None = None, query: str = "", headers=None) -> WebsocketCommunicator:
+    params = "&".join(p for p in (f"token={token}" if token else "", query) if p)
+    path = f"/ws/chats/{chat_id}/" + (f"?{params}" if params else "")
+    return WebsocketCommunicator(application, path, headers=headers if headers is not None else [ORIGIN])
+
+
+async def receive_until(ws: WebsocketCommunicator, predicate, timeout: float = 5.0) -> list[dict]:
+    received = []
+    async with asyncio.timeout(timeout):
+        while True:
+            event = json.loads(await ws.receive_from(timeout))
+            received.append(event)
+            if predicate(event):
+                return received
+
+
+def saved_seqs(events: list[dict]) -> list[int]:
+    return [e["message"]["seq"] for e in events if e["type"] == "message_saved"]
+
+
+async def test_owner_connects_with_token(chat, token):
+    ws = socket(chat.public_id, token=token)
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.disconnect()
+
+
+async def test_owner_connects_with_session_cookie(client, user, chat):
+    await sync_to_async(client.force_login)(user)
+    cookie = f"sessionid={client.cookies['sessionid'].value}".encode()
+    ws = socket(chat.public_id, headers=[ORIGIN, (b"cookie", cookie)])
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.disconnect()
+
+
+async def test_refusals_look_the_same(chat, token, other_user):
+    stranger = (await sync_to_async(api_token_create)(user=other_user))[1]
+    cases = {
+        "stranger": socket(chat.public_id, token=stranger),
+        "anonymous": socket(chat.public_id),
+        "bad token": socket(chat.public_id, token="tok_bad"),
+        "foreign origin": socket(chat.public_id, token=token, headers=[(b"origin", b"http://evil.example")]),
+        "no such chat": socket("ci_doesnotexist000000000", token=token),
+        "bad after": socket(chat.public_id, token=token, query="after=-3"),
+    }
+    for name, ws in cases.items():
+        connected, code = await ws.connect()
+        assert not connected, name
+        await ws.disconnect()
+
+
+async def test_turn_pushes_both_messages_to_every_subscriber(api, chat, token, llm):
+    llm.script(tokens=["Hi", " there"], delay=0.01)
+    tabs = [socket(chat.public_id, token=token) for _ in range(2)]
+    for ws in tabs:
+        assert (await ws.connect())[0]
+    events, _ = await read_stream(await post_turn(api, chat, "hello"))
+    sse_saved = events[-2]["message"]
+    for ws in tabs:
+        received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["seq"] == 2)
+        saved = [e["message"] for e in received if e["type"] == "message_saved"]
+        assert [m["seq"] for m in saved] == [1, 2]
+        assert saved[0]["role"] == "user" and saved[0]["content"] == "hello"
+        assert saved[1] == sse_saved  # Serialized exactly as the REST endpoint does.
+        types = [e["type"] for e in received]
+        assert types.index("stream_start") < types.index("stream_end") < len(types) - 1
+        live = "".join(e["content"] for e in received if e["type"] == "token")
+        assert live == "Hi there"
+        await ws.disconnect()
+    rest = (await api.get(f"/api/chats/{chat.public_id}/messages")).json()["messages"]
+    assert rest[1] == sse_saved
+
+
+async def test_catch_up_after_seq(api, chat, token, llm):
+    for text in ("one", "two", "three"):
+        await read_stream(await post_turn(api, chat, text))
+    ws = socket(chat.public_id, token=token, query="after=2")
+    assert (await ws.connect())[0]
+    received = await receive_until(ws, lambda e: e.get("message", {}).get("seq") == 6)
+    assert saved_seqs(received) == [3, 4, 5, 6]
+    assert await ws.receive_nothing(0.2)
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize("when", ["before the read", "after the read"])
+async def test_message_saved_during_catch_up_is_sent_once(api, chat, token, llm, monkeypatch, when):
+    """A message committed while the socket reads its catch-up arrives exactly once."""
+    await read_stream(await post_turn(api, chat, "one"))
+    from chat import consumers
+
+    original = consumers._catch_up
+
+    def racing_catch_up(user, chat_id, after):
+        def save_and_push():
+            message = Message.objects.create(chat=chat, seq=3, role="user", content="raced")
+            async_to_sync(broadcast.push_message_saved)(chat.public_id, message_to_dict(message))
+
+        if when == "before the read":
+            save_and_push()
+            return original(user, chat_id, after)
+        result = original(user, chat_id, after)
+        save_and_push()
+        return result
+
+    monkeypatch.setattr(consumers, "_catch_up", racing_catch_up)
+    ws = socket(chat.public_id, token=token, query="after=0")
+    assert (await ws.connect())[0]
+    received = await receive_until(ws, lambda e: e.get("message", {}).get("seq") == 3)
+    assert saved_seqs(received) == [1, 2, 3]
+    assert await ws.receive_nothing(0.3)
+    await ws.disconnect()
+
+
+async def test_reload_mid_reply_gets_snapshot_then_tokens(api, chat, token, llm):
+    words = [f"w{i} " for i in range(40)]
+    llm.script(tokens=words, delay=0.02)
+    response = await post_turn(api, chat, "tell me a story")
+    reader = asyncio.ensure_future(read_stream(response))
+    await asyncio.sleep(0.35)
+    ws = socket(chat.public_id, token=token)
+    assert (await ws.connect())[0]
+    received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["role"] == "assistant")
+    events, _ = await reader
+    snapshot = received[0]
+    assert snapshot["type"] == "stream_snapshot" and snapshot["content"]
+    assert snapshot["messageId"] == events[0]["assistantMessageId"]
+    rebuilt = snapshot["content"] + "".join(e["content"] for e in received if e["type"] == "token")
+    assert rebuilt == "".join(words) == received[-1]["message"]["content"]
+    assert [e["type"] for e in received].count("stream_end") == 1
+    await ws.disconnect()
+
+
+async def test_stop_reaches_subscribers(api, chat, token, llm):
+    llm.script(tokens=[f"w{i} " for i in range(100)], delay=0.02)
+    ws = socket(chat.public_id, token=token)
+    assert (await ws.connect())[0]
+    reader = asyncio.ensure_future(read_stream(await post_turn(api, chat)))
+    await asyncio.sleep(0.3)
+    await api.post(f"/api/chats/{chat.public_id}/stop")
+    received = await receive_until(ws, lambda e: e.get("message", {}).get("role") == "assistant")
+    assert received[-1]["message"]["status"] == "interrupted"
+    await reader
+    await ws.disconnect()
+
+
+@pytest.mark.skipif(
+    not (os.environ.get("REDIS_URL") and os.environ.get("DATABASE_URL")),
+    reason="needs PostgreSQL and Redis (the suite's second pass runs it)",
+)
+async def test_two_processes_share_pushes_and_live_replies(chat, token, llm):
+    import websockets
+
+    from tests.support.server import ServerProcess
+
+    env = {"REDIS_URL": django_settings.REDIS_URL}
+    a, b = await asyncio.gather(
+        asyncio.to_thread(lambda: ServerProcess("daphne", env).start()),
+        asyncio.to_thread(lambda: ServerProcess("daphne", env).start()),
+    )
+    try:
+        llm.script(tokens=[f"w{i} " for i in range(30)], delay=0.02)
+        url = f"ws://127.0.0.1:{a.port}/ws/chats/{chat.public_id}/?token={token}"
+        async with websockets.connect(url) as early:
+            import httpx
+
+            body = {"message": "across", "chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id}
+            async with httpx.AsyncClient(base_url=b.url, timeout=10) as http:
+                turn = asyncio.ensure_future(
+                    http.post("/api/chat", json=body, headers={"Authorization": f"Bearer {token}"})
+                )
+                await asyncio.sleep(0.3)
+                # A tab that lands on process A mid-reply sees the reply process B is streaming.
+                async with websockets.connect(url) as late:
+                    late_events = []
+                    while not late_events or late_events[-1].get("type") != "message_saved" or \
+                            late_events[-1]["message"]["role"] != "assistant":  # fmt: skip
+                        late_events.append(json.loads(await asyncio.wait_for(late.recv(), 10)))
+                reply = (await turn).json()["assistantMessage"]
+            early_events = []
+            while len(saved_seqs(early_events)) < 2:
+                early_events.append(json.loads(await asyncio.wait_for(early.recv(), 10)))
+        assert saved_seqs(early_events) == [1, 2]
+        assert late_events[0]["type"] == "stream_snapshot"
+        rebuilt = late_events[0]["content"] + "".join(e["content"] for e in late_events if e["type"] == "token")
+        assert rebuilt == reply["content"] == "".join(f"w{i} " for i in range(30))
+    finally:
+        await asyncio.gather(asyncio.to_thread(a.stop), asyncio.to_thread(b.stop))
