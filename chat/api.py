@@ -7,13 +7,13 @@ from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from chat.db import run_db
 from chat.exceptions import BadRequest, ChatError, NotAuthenticated, PermissionDenied, RateLimited
 from chat.services import api_token_authenticate
 
@@ -44,7 +44,7 @@ def _enforce_csrf(request: HttpRequest) -> None:
 async def authenticate(request: HttpRequest) -> AbstractBaseUser:
     """The user behind a bearer token or a session. Raises ``NotAuthenticated``."""
     if (raw := bearer_token(request)) is not None:
-        user = await sync_to_async(api_token_authenticate)(raw=raw)
+        user = await run_db(api_token_authenticate, raw=raw)
         if user is None:
             raise NotAuthenticated("The API token is invalid or has been revoked.", code="invalid_token")
         return user

@@ -8,7 +8,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Max
+from django.db.models import Count, Max, Q
 from django.utils import timezone
 
 from chat.exceptions import Busy
@@ -86,9 +86,12 @@ def turn_begin(
             chat = chat_get(user=user, chat_id=chat_id, for_update=True)
             if client_message_id and (replay := _replay(chat, chat_model, client_message_id)):
                 return replay
-            if Message.objects.filter(chat=chat, status=Message.Status.STREAMING).exists():
+            state = Message.objects.filter(chat=chat).aggregate(
+                last=Max("seq"), streaming=Count("pk", filter=Q(status=Message.Status.STREAMING))
+            )
+            if state["streaming"]:
                 raise Busy()
-            return _insert_turn(chat, chat_model, content, source, client_message_id)
+            return _insert_turn(chat, chat_model, state["last"] or 0, content, source, client_message_id)
     except IntegrityError:
         # A concurrent request won the race: either the same retry (replay it) or another turn (busy).
         if client_message_id:
@@ -99,11 +102,15 @@ def turn_begin(
 
 
 def _insert_turn(
-    chat: ChatInstance, chat_model: ChatModel, content: str, source: str, client_message_id: str | None
+    chat: ChatInstance,
+    chat_model: ChatModel,
+    last_seq: int,
+    content: str,
+    source: str,
+    client_message_id: str | None,
 ) -> TurnBegun:
-    last_seq = Message.objects.filter(chat=chat).aggregate(last=Max("seq"))["last"] or 0
     now = timezone.now()
-    user_message = Message.objects.create(
+    user_message = Message(
         chat=chat,
         seq=last_seq + 1,
         role=Message.Role.USER,
@@ -113,13 +120,14 @@ def _insert_turn(
         client_message_id=client_message_id,
         completed_at=now,
     )
-    assistant = Message.objects.create(
+    assistant = Message(
         chat=chat,
         seq=last_seq + 2,
         role=Message.Role.ASSISTANT,
         status=Message.Status.STREAMING,
         chat_model=chat_model,
     )
+    Message.objects.bulk_create([user_message, assistant])
     chat.updated_at, chat.chat_model = now, chat_model
     fields = ["updated_at", "chat_model"]
     if not chat.title:

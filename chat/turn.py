@@ -15,11 +15,11 @@ from collections.abc import AsyncIterator, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from chat import broadcast, runtime
+from chat.db import run_db
 from chat.events import (
     AgentResponse,
     Error,
@@ -160,7 +160,8 @@ async def _finish(
     """Save the reply once, tell the other tabs, and close the live relay."""
     usage = outcome.usage or Usage()
     error = outcome.error
-    message = await sync_to_async(message_finish)(
+    message = await run_db(
+        message_finish,
         message=begun.assistant_message,
         content="".join(outcome.parts),
         reasoning="".join(outcome.thinking),
@@ -274,7 +275,7 @@ async def _wait_finished(message: Message) -> Message:
         await control.done.wait()
     deadline = time.monotonic() + settings.LLM_READ_TIMEOUT * 2
     while True:
-        await sync_to_async(message.refresh_from_db)()
+        await run_db(message.refresh_from_db)
         if message.status != Message.Status.STREAMING or time.monotonic() > deadline:
             return message
         await asyncio.sleep(0.2)

@@ -6,13 +6,13 @@ import asyncio
 import time
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from chat import broadcast, runtime, sse
 from chat.api import api_view, optional_str, parse_bool, parse_int, parse_json, parse_message, require_str
+from chat.db import run_db
 from chat.events import Error, MessageSaved
 from chat.exceptions import BadRequest, NotFound
 from chat.models import Message
@@ -24,7 +24,7 @@ from chat.turn import TurnOptions, TurnStream, start_turn
 
 @api_view(["GET"])
 async def models_view(request: HttpRequest) -> JsonResponse:
-    models = await sync_to_async(lambda: [chat_model_to_dict(m) for m in chat_model_list()])()
+    models = await run_db(lambda: [chat_model_to_dict(m) for m in chat_model_list()])
     return JsonResponse({"models": models})
 
 
@@ -40,7 +40,7 @@ async def chats_view(request: HttpRequest) -> JsonResponse:
     user = request.api_user
     if request.method == "GET":
         limit = parse_int(request.GET.get("limit"), "limit", default=50, minimum=1, maximum=200)
-        chats = await sync_to_async(lambda: [chat_to_dict(c) for c in chat_list(user=user)[:limit]])()
+        chats = await run_db(lambda: [chat_to_dict(c) for c in chat_list(user=user)[:limit]])
         return JsonResponse({"chats": chats})
     body = parse_json(request)
     model_id = optional_str(body, "chatModelId")
@@ -50,18 +50,18 @@ async def chats_view(request: HttpRequest) -> JsonResponse:
         chat_model = chat_model_get(model_id=model_id or _default_model_id())
         return chat_to_dict(chat_create(user=user, chat_model=chat_model, title=title))
 
-    return JsonResponse(await sync_to_async(create)(), status=201)
+    return JsonResponse(await run_db(create), status=201)
 
 
 @api_view(["GET", "PATCH", "DELETE"])
 async def chat_detail_view(request: HttpRequest, chat_id: str) -> HttpResponse:
     user = request.api_user
     if request.method == "GET":
-        return JsonResponse(await sync_to_async(lambda: chat_to_dict(chat_get(user=user, chat_id=chat_id)))())
+        return JsonResponse(await run_db(lambda: chat_to_dict(chat_get(user=user, chat_id=chat_id))))
     if request.method == "DELETE":
-        chat = await sync_to_async(chat_get)(user=user, chat_id=chat_id)
+        chat = await run_db(chat_get, user=user, chat_id=chat_id)
         await _stop_running(chat_id)
-        await sync_to_async(chat_delete)(chat=chat)
+        await run_db(chat_delete, chat=chat)
         return HttpResponse(status=204)
     body = parse_json(request)
     title = body.get("title")
@@ -74,7 +74,7 @@ async def chat_detail_view(request: HttpRequest, chat_id: str) -> HttpResponse:
         chat_model = chat_model_get(model_id=model_id) if model_id else None
         return chat_to_dict(chat_update(chat=chat, title=title.strip() if title else title, chat_model=chat_model))
 
-    return JsonResponse(await sync_to_async(update)())
+    return JsonResponse(await run_db(update))
 
 
 @api_view(["GET"])
@@ -92,12 +92,13 @@ async def chat_messages_view(request: HttpRequest, chat_id: str) -> JsonResponse
             "hasMore": len(messages) > limit,
         }
 
-    return JsonResponse(await sync_to_async(read)())
+    return JsonResponse(await run_db(read))
 
 
 async def _stop_running(chat_id: str) -> Message | None:
     """Stop the reply streaming in this chat, wherever it runs, and return it once it is saved."""
-    message = await Message.objects.filter(chat__public_id=chat_id, status=Message.Status.STREAMING).afirst()
+    streaming = Message.objects.filter(chat__public_id=chat_id, status=Message.Status.STREAMING)
+    message = await run_db(streaming.first)
     if message is None:
         return None
     control = runtime.get(message.public_id)
@@ -110,20 +111,20 @@ async def _stop_running(chat_id: str) -> Message | None:
             pass
     elif isinstance(get_channel_layer(), InMemoryChannelLayer):
         # One process and the turn is not in it: it died with an earlier process.
-        await sync_to_async(messages_interrupt_orphans)(message_ids=[message.pk])
+        await run_db(messages_interrupt_orphans, message_ids=[message.pk])
     else:
         await broadcast.request_stop(chat_id, message.public_id)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and message.status == Message.Status.STREAMING:
             await asyncio.sleep(0.1)
-            await message.arefresh_from_db(fields=["status"])
-    await message.arefresh_from_db()
+            await run_db(message.refresh_from_db, fields=["status"])
+    await run_db(message.refresh_from_db)
     return message
 
 
 @api_view(["POST"])
 async def chat_stop_view(request: HttpRequest, chat_id: str) -> JsonResponse:
-    chat = await sync_to_async(chat_get)(user=request.api_user, chat_id=chat_id)
+    chat = await run_db(chat_get, user=request.api_user, chat_id=chat_id)
     message = await _stop_running(chat_id)
     if message is None:
         return JsonResponse({"stopped": False, "message": None})
@@ -169,7 +170,8 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     chat_id = require_str(body, "chatInstanceId")
     model_id = require_str(body, "chatModelId")
     client_message_id = optional_str(body, "clientMessageId")
-    begun = await sync_to_async(turn_begin)(
+    begun = await run_db(
+        turn_begin,
         user=request.api_user,
         chat_id=chat_id,
         model_id=model_id,
@@ -198,7 +200,7 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     """Ready for traffic: the database answers and the channel layer delivers."""
     checks: dict[str, str] = {}
     try:
-        await sync_to_async(_database_ok)()
+        await run_db(_database_ok)
         checks["database"] = "ok"
     except Exception as error:
         checks["database"] = f"error: {type(error).__name__}"

@@ -127,9 +127,9 @@ class LLMServer:
                 if request is None:
                     return
                 keep_open = await self._respond(request, reader, writer)
-                if not keep_open:
+                if not keep_open or request.headers.get("connection", "").lower() == "close":
                     return
-        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError):
+        except (ConnectionError, asyncio.IncompleteReadError, asyncio.CancelledError, RuntimeError):
             return
         finally:
             self.open_connections -= 1
@@ -210,6 +210,10 @@ class LLMServer:
             return False
         finally:
             watcher.cancel()
+            try:
+                await watcher
+            except (asyncio.CancelledError, ConnectionError):
+                pass
 
     async def _stream_body(
         self, seen: Seen, script: Script, tokens: list[str], writer: asyncio.StreamWriter, watcher: asyncio.Task

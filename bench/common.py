@@ -1,0 +1,75 @@
+"""Shared pieces of the benchmarks: a throwaway database, the test upstream, server processes, statistics."""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+WORKDIR = Path(tempfile.mkdtemp(prefix="bench-"))
+ENV = {
+    "DJANGO_SETTINGS_MODULE": "config.settings",
+    "DJANGO_SECRET_KEY": "bench-secret-key-" + "x" * 40,
+    "APP_VAR_DIR": str(WORKDIR),
+    "SQLITE_PATH": str(WORKDIR / "bench.sqlite3"),
+    "LOG_LEVEL": "WARNING",
+    "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+}
+os.environ.update({k: v for k, v in ENV.items() if k not in os.environ or k in ("APP_VAR_DIR", "SQLITE_PATH")})
+
+
+def setup_django() -> None:
+    import django
+
+    subprocess.run([sys.executable, "manage.py", "migrate", "-v", "0"], cwd=ROOT, env={**os.environ}, check=True)
+    django.setup()
+
+
+def start_upstream(tokens: int, delay: float, port: int, cpu: int | None = None) -> subprocess.Popen:
+    cmd = [sys.executable, "-m", "tests.support.llm_server", "--port", str(port), "--tokens", str(tokens),
+           "--delay", str(delay)]  # fmt: skip
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu), *cmd]
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, text=True)
+    proc.stdout.readline()  # "listening on ..."
+    return proc
+
+
+def start_server(kind: str, port: int, cpu: int | None = None, extra_env: dict | None = None) -> subprocess.Popen:
+    import httpx
+
+    if kind == "uvicorn":
+        cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--no-access-log",
+               "--log-level", "warning"]  # fmt: skip
+    else:
+        cmd = [sys.executable, "-m", "daphne", "-p", str(port), "config.asgi:application"]
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu), *cmd]
+    log = open(WORKDIR / f"{kind}-{port}.log", "w")  # noqa: SIM115
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(extra_env or {})}, stdout=log, stderr=log)
+    for _ in range(300):
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    raise RuntimeError(f"{kind} did not start; see {log.name}")
+
+
+def pct(values: list[float], q: float) -> float:
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    index = min(len(ordered) - 1, max(0, round(q / 100 * (len(ordered) - 1))))
+    return ordered[index]
+
+
+def summary(values: list[float]) -> str:
+    return f"p50 {pct(values, 50):7.2f}  p99 {pct(values, 99):7.2f}  mean {statistics.fmean(values):7.2f}"
