@@ -36,7 +36,7 @@ def chat_get(*, user: AbstractBaseUser, chat_id: str, for_update: bool = False) 
 
 
 def message_list(*, chat: ChatInstance, after: int = 0, limit: int | None = None) -> list[Message]:
-    queryset = Message.objects.filter(chat=chat, seq__gt=after).order_by("seq")
+    queryset = Message.objects.filter(chat=chat, seq__gt=after).select_related("audio").order_by("seq")
     if limit:
         queryset = queryset[:limit]
     messages = list(queryset)

@@ -56,8 +56,10 @@ class TurnBegun:
     replay: bool = False
 
 
-def _replay(chat: ChatInstance, chat_model: ChatModel, client_message_id: str) -> TurnBegun | None:
-    user_message = Message.objects.filter(chat=chat, client_message_id=client_message_id).first()
+def turn_find_replay(chat: ChatInstance, chat_model: ChatModel, client_message_id: str) -> TurnBegun | None:
+    user_message = (
+        Message.objects.filter(chat=chat, client_message_id=client_message_id).select_related("audio").first()
+    )
     if user_message is None:
         return None
     assistant = Message.objects.filter(chat=chat, seq=user_message.seq + 1).select_related("chat_model").first()
@@ -84,7 +86,7 @@ def turn_begin(
     try:
         with transaction.atomic():
             chat = chat_get(user=user, chat_id=chat_id, for_update=True)
-            if client_message_id and (replay := _replay(chat, chat_model, client_message_id)):
+            if client_message_id and (replay := turn_find_replay(chat, chat_model, client_message_id)):
                 return replay
             state = Message.objects.filter(chat=chat).aggregate(
                 last=Max("seq"), streaming=Count("pk", filter=Q(status=Message.Status.STREAMING))
@@ -96,7 +98,7 @@ def turn_begin(
         # A concurrent request won the race: either the same retry (replay it) or another turn (busy).
         if client_message_id:
             chat = chat_get(user=user, chat_id=chat_id)
-            if replay := _replay(chat, chat_model, client_message_id):
+            if replay := turn_find_replay(chat, chat_model, client_message_id):
                 return replay
         raise Busy() from None
 

@@ -197,7 +197,7 @@ def _database_ok() -> None:
 
 
 async def readyz(request: HttpRequest) -> JsonResponse:
-    """Ready for traffic: the database answers and the channel layer delivers."""
+    """Ready for traffic: the database answers, the channel layer delivers, the local model is loaded."""
     checks: dict[str, str] = {}
     try:
         await run_db(_database_ok)
@@ -213,5 +213,9 @@ async def readyz(request: HttpRequest) -> JsonResponse:
         checks["channel_layer"] = "ok"
     except Exception as error:
         checks["channel_layer"] = f"error: {type(error).__name__}"
+    if settings.LOCAL_LLM_PRELOAD:
+        from chat.llm.local import default_loaded
+
+        checks["local_model"] = "ok" if await asyncio.to_thread(default_loaded) else "loading"
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)

@@ -14,6 +14,14 @@ from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: 
 
 from chat.routing import websocket_application  # noqa: E402
 
+from config.limits import UploadSizeLimit  # noqa: E402
+
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+http_app = UploadSizeLimit(http_app)
+
+if settings.LOCAL_LLM_PRELOAD:
+    from chat.llm.local import preload_default
+
+    preload_default()
 
 application = ProtocolTypeRouter({"http": http_app, "websocket": websocket_application})

@@ -199,3 +199,32 @@ LLM_MAX_CONNECTIONS = env_int("LLM_MAX_CONNECTIONS", 1000)
 LLM_PROVIDERS = {
     "openai": "chat.llm.openai.OpenAIProvider",
 }
+LLM_PROVIDERS["local"] = "chat.llm.local.LocalProvider"
+
+# The local model (llama.cpp, in process).
+LOCAL_LLM_PATH = env_str("LOCAL_LLM_PATH")  # a GGUF file; blank: the default model from its PyPI packages
+LOCAL_LLM_CACHE_DIR = Path(env_str("LOCAL_LLM_CACHE_DIR", str(VAR_DIR / "models")))
+LOCAL_LLM_THREADS = env_int("LOCAL_LLM_THREADS", os.cpu_count() or 2)
+LOCAL_LLM_CONTEXT = env_int("LOCAL_LLM_CONTEXT", 4096)
+LOCAL_LLM_REPEAT_PENALTY = env_float("LOCAL_LLM_REPEAT_PENALTY", 1.1)
+# Load the default local model when the server starts, so the first turn does not wait for it.
+LOCAL_LLM_PRELOAD = env_bool("LOCAL_LLM_PRELOAD", False)
+
+# --- Voice ------------------------------------------------------------------------------------------
+# Uploads always go to a temporary file, which the decoder reads; nothing large sits in memory.
+FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
+VOICE_MAX_UPLOAD_BYTES = env_int("VOICE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
+VOICE_MAX_SECONDS = env_float("VOICE_MAX_SECONDS", 300.0)
+VOICE_DECODE_TIMEOUT = env_float("VOICE_DECODE_TIMEOUT", 30.0)
+# Speech recognition: "openai-whisper" (default) or "faster-whisper".
+WHISPER_ENGINE = env_str("WHISPER_ENGINE", "openai-whisper")
+# "base" and "tiny.en" ship with the project; any openai-whisper model name or .pt path (or, for
+# faster-whisper, a CTranslate2 folder) also works where the weights can be had.
+WHISPER_MODEL = env_str("WHISPER_MODEL", "base")
+WHISPER_CACHE_DIR = Path(env_str("WHISPER_CACHE_DIR", str(VAR_DIR / "models" / "whisper")))
+WHISPER_THREADS = env_int("WHISPER_THREADS", os.cpu_count() or 2)
+WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 1)
+TRANSCRIPTION_ENGINES = {
+    "openai-whisper": "voice.transcription.openai_whisper.OpenAIWhisperEngine",
+    "faster-whisper": "voice.transcription.faster.FasterWhisperEngine",
+}

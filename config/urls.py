@@ -8,5 +8,6 @@ urlpatterns = [
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", include("voice.urls")),
     path("", include("chat.urls")),
 ]

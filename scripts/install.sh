@@ -19,10 +19,18 @@ stamp=".venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(base
 if [ ! -f "$stamp" ]; then
   # The CPU build of PyTorch, pinned: an unpinned torch pulls gigabytes of CUDA packages.
   "${PIP[@]}" --upgrade pip wheel
-  if grep -q '^openai-whisper' requirements.txt; then "${PIP[@]}" "torch==2.13.0"; fi
+  if [ -f requirements-voice.txt ]; then "${PIP[@]}" "torch==2.13.0"; fi
   echo "Installing Python packages (the first run compiles llama-cpp-python: about 10 minutes on 2 cores;" \
        "pip caches the build after that)..."
+  # A portable llama.cpp build (AVX2, no -march=native): the wheel pip caches works on any x86-64-v3 CPU,
+  # and AMX kernels, which crash on some virtual machines, stay out.
+  export CMAKE_ARGS="${CMAKE_ARGS:--DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON}"
   "${PIP[@]}" -r "$want"
+  if [ -f requirements-voice.txt ]; then
+    "${PIP[@]}" -r requirements-voice.txt
+    # openai-whisper without its triton dependency: triton (about 1 GB) only serves CUDA GPUs.
+    "${PIP[@]}" --no-deps "openai-whisper==20250625"
+  fi
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

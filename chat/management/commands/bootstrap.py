@@ -7,6 +7,8 @@ from django.core.management.base import BaseCommand
 
 from chat.models import ChatModel
 
+SYSTEM_PROMPT = "You are a helpful assistant. Answer clearly and concisely."
+
 
 class Command(BaseCommand):
     help = "Create the default chat model and, on first run, an admin login (its password is printed once)."
@@ -18,16 +20,25 @@ class Command(BaseCommand):
     def _default_model(self) -> None:
         if ChatModel.objects.exists():
             return
-        name = settings.OPENAI_MODEL or "default"
         ChatModel.objects.create(
-            name=name,
-            provider=ChatModel.Provider.OPENAI,
-            base_url=settings.OPENAI_BASE_URL,
-            upstream_model=settings.OPENAI_MODEL,
-            api_key_env="OPENAI_API_KEY",
-            system_prompt="You are a helpful assistant. Answer clearly and concisely.",
+            name="Qwen2.5 Coder 0.5B (local)",
+            provider=ChatModel.Provider.LOCAL,
+            upstream_model="qwen2.5-coder-0.5b-instruct-q4_k_m",
+            system_prompt=SYSTEM_PROMPT,
+            temperature=0.2,
+            max_tokens=1024,
         )
-        self.stdout.write(f"Created chat model '{name}' ({settings.OPENAI_BASE_URL}).")
+        self.stdout.write("Created the default chat model: Qwen2.5 Coder 0.5B, running locally.")
+        if settings.OPENAI_MODEL:
+            ChatModel.objects.create(
+                name=settings.OPENAI_MODEL,
+                provider=ChatModel.Provider.OPENAI,
+                base_url=settings.OPENAI_BASE_URL,
+                upstream_model=settings.OPENAI_MODEL,
+                api_key_env="OPENAI_API_KEY",
+                system_prompt=SYSTEM_PROMPT,
+            )
+            self.stdout.write(f"Created chat model '{settings.OPENAI_MODEL}' ({settings.OPENAI_BASE_URL}).")
 
     def _admin_login(self) -> None:
         User = get_user_model()

@@ -1,0 +1,174 @@
+"""A GGUF model run in process by llama.cpp (llama-cpp-python): chat offline, with no API key.
+
+The model loads once per process and stays warm. Generation runs on a worker thread, one at a time per
+loaded model; each token is handed to the event loop as it is made. A turn that is stopped or whose
+client goes away ends generation at the next token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import AsyncIterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from django.conf import settings
+
+from chat.exceptions import LLMError, ModelUnavailable
+from chat.llm.base import LLMChunk, LLMProvider, LLMRequest, Usage
+from chat.llm.weights import resolve_gguf
+
+if TYPE_CHECKING:
+    from chat.models import ChatModel
+
+logger = logging.getLogger(__name__)
+
+# Generation and loading threads; generations still run one at a time per model (see ``_generate_lock``).
+_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llama")
+_DONE = object()
+
+
+class LocalProvider(LLMProvider):
+    _instances: dict[Path, LocalProvider] = {}
+    _instances_lock = threading.Lock()
+
+    def __init__(self, path: Path):
+        self.path = path
+        self._llm: Any = None
+        self._load_lock = threading.Lock()
+        self._generate_lock = threading.Lock()
+        self.load_seconds: float | None = None
+
+    @classmethod
+    def for_path(cls, path: Path) -> LocalProvider:
+        with cls._instances_lock:
+            if path not in cls._instances:
+                cls._instances[path] = cls(path)
+            return cls._instances[path]
+
+    @classmethod
+    def for_chat_model(cls, chat_model: ChatModel) -> LocalProvider:
+        return cls.for_path(resolve_gguf(chat_model.local_path))
+
+    @property
+    def loaded(self) -> bool:
+        return self._llm is not None
+
+    def load(self) -> Any:
+        """Load the model (once per process); safe to call from several threads."""
+        with self._load_lock:
+            if self._llm is None:
+                try:
+                    from llama_cpp import Llama
+                except ImportError as error:
+                    raise ModelUnavailable(
+                        "The local model runtime (llama-cpp-python) is not installed.", detail=str(error)
+                    ) from error
+                started = time.monotonic()
+                try:
+                    self._llm = Llama(
+                        model_path=str(self.path),
+                        n_ctx=settings.LOCAL_LLM_CONTEXT,
+                        n_threads=settings.LOCAL_LLM_THREADS,
+                        n_threads_batch=settings.LOCAL_LLM_THREADS,
+                        verbose=False,
+                    )
+                except (ValueError, RuntimeError, OSError) as error:
+                    raise ModelUnavailable(
+                        f"The local model file {self.path.name} could not be loaded; it may be damaged.",
+                        detail=repr(error),
+                    ) from error
+                self.load_seconds = time.monotonic() - started
+                logger.info("Loaded %s in %.1f s", self.path.name, self.load_seconds)
+            return self._llm
+
+    async def aload(self) -> None:
+        await asyncio.get_running_loop().run_in_executor(_executor, self.load)
+
+    async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
+        if self._generate_lock.locked():
+            yield LLMChunk(status="waiting for the model…")
+        loop = asyncio.get_running_loop()
+        queue: asyncio.Queue[Any] = asyncio.Queue()
+        stop = threading.Event()
+        loop.run_in_executor(_executor, self._generate, request, queue, loop, stop)
+        try:
+            while (item := await queue.get()) is not _DONE:
+                if isinstance(item, Exception):
+                    raise item
+                yield item
+        finally:
+            stop.set()  # A stop or a disconnect ends generation at the next token.
+
+    def _generate(
+        self, request: LLMRequest, queue: asyncio.Queue, loop: asyncio.AbstractEventLoop, stop: threading.Event
+    ) -> None:
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # The loop is gone; nobody is listening any more.
+                stop.set()
+
+        try:
+            with self._generate_lock:
+                if not stop.is_set():
+                    self._run(self.load(), request, put, stop)
+        except LLMError as error:
+            put(error)
+        except Exception as error:
+            logger.exception("Local generation failed")
+            put(LLMError("The local model failed while answering.", detail=repr(error)))
+        finally:
+            put(_DONE)
+
+    def _run(self, llm: Any, request: LLMRequest, put, stop: threading.Event) -> None:
+        chunks = llm.create_chat_completion(
+            messages=request.messages,
+            stream=True,
+            temperature=request.temperature if request.temperature is not None else 0.2,
+            max_tokens=request.max_tokens or None,
+            stop=request.stop or None,
+            repeat_penalty=settings.LOCAL_LLM_REPEAT_PENALTY,
+        )
+        completion = 0
+        finish = None
+        try:
+            for chunk in chunks:
+                if stop.is_set():
+                    break
+                choice = chunk["choices"][0]
+                if content := choice["delta"].get("content"):
+                    completion += 1
+                    put(LLMChunk(content=content))
+                finish = choice.get("finish_reason") or finish
+        finally:
+            chunks.close()
+        if stop.is_set():
+            return
+        # The context now holds the prompt and the reply, less the last token, which is never evaluated.
+        prompt = max(llm.n_tokens - completion + 1, 0) if completion else llm.n_tokens
+        put(LLMChunk(finish_reason=finish or "stop", usage=Usage(prompt, completion)))
+
+
+def preload_default() -> None:
+    """Load the default local model in the background, so the first turn does not wait for it."""
+
+    def load() -> None:
+        try:
+            LocalProvider.for_path(resolve_gguf()).load()
+        except LLMError as error:
+            logger.error("The local model could not be loaded: %s (%s)", error.message, error.detail)
+
+    threading.Thread(target=load, name="llama-preload", daemon=True).start()
+
+
+def default_loaded() -> bool | None:
+    """Whether the default local model is in memory (None if it cannot be resolved)."""
+    try:
+        return LocalProvider.for_path(resolve_gguf()).loaded
+    except LLMError:
+        return None

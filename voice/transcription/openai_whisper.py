@@ -1,0 +1,53 @@
+"""The openai-whisper engine (PyTorch, CPU)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+from django.conf import settings
+
+from voice.exceptions import TranscriptionUnavailable
+from voice.transcription.base import Segment, Transcript, TranscriptionEngine
+from voice.transcription.weights import BUNDLED, openai_checkpoint
+
+
+class OpenAIWhisperEngine(TranscriptionEngine):
+    name = "openai-whisper"
+
+    def _load(self):
+        import torch
+        import whisper
+
+        torch.set_num_threads(settings.WHISPER_THREADS)
+        if self.model_name in BUNDLED:
+            source = str(openai_checkpoint(self.model_name))
+        elif Path(self.model_name).is_file():
+            source = self.model_name
+        else:
+            source = self.model_name  # An official name: openai-whisper downloads it where it can.
+        try:
+            model = whisper.load_model(source, device="cpu", download_root=str(settings.WHISPER_CACHE_DIR))
+        except Exception as error:
+            raise TranscriptionUnavailable(
+                f"The Whisper model '{self.model_name}' could not be loaded.", detail=repr(error)
+            ) from error
+        if self.model_name in BUNDLED:
+            checkpoint = torch.load(source, map_location="cpu", weights_only=False)
+            model.set_alignment_heads(checkpoint["alignment_heads"])
+        return model
+
+    def _transcribe(self, samples: np.ndarray, language: str | None) -> Transcript:
+        beam = settings.WHISPER_BEAM_SIZE
+        result = self._model.transcribe(
+            samples,
+            language=language,
+            fp16=False,  # CPU: half precision is not supported and would only warn.
+            temperature=0.0,
+            beam_size=beam if beam > 1 else None,
+            condition_on_previous_text=False,
+        )
+        segments = [Segment(s["start"], s["end"], s["text"].strip()) for s in result["segments"]]
+        return Transcript(
+            text=result["text"].strip(), language=result.get("language") or language or "", segments=segments
+        )

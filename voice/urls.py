@@ -1,0 +1,10 @@
+from django.urls import path
+
+from voice import views
+
+app_name = "voice"
+
+urlpatterns = [
+    path("api/chat/voice", views.voice_turn_view, name="voice-turn"),
+    path("api/messages/<str:message_id>/audio", views.message_audio_view, name="message-audio"),
+]

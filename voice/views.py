@@ -1,0 +1,140 @@
+"""``POST /api/chat/voice``: a recording in, its transcription and the streamed answer out."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+
+from chat.api import api_view, optional_str, parse_bool, require_str
+from chat.db import run_db
+from chat.events import Transcription
+from chat.exceptions import BadRequest, NotFound
+from chat.models import Message
+from chat.turn import TurnOptions, start_turn
+from chat.views import collect_turn, sse_response
+from voice.audio import decode, has_speech
+from voice.exceptions import AudioTooLarge, EmptyAudio, NoSpeech
+from voice.models import AudioRecording
+from voice.services import Recording, voice_turn_begin, voice_turn_check
+from voice.transcription import get_engine
+from voice.transcription.base import Transcript
+
+
+def uploaded_audio(request: HttpRequest, field: str) -> UploadedFile:
+    upload = request.FILES.get(field)
+    if upload is None:
+        raise BadRequest(f"Attach the recording as the multipart file field '{field}'.", code="missing_field")
+    if upload.size == 0:
+        raise EmptyAudio()
+    limit = settings.VOICE_MAX_UPLOAD_BYTES
+    if upload.size > limit:
+        raise AudioTooLarge(
+            f"The recording is too large ({upload.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB)."
+        )
+    return upload
+
+
+async def transcribe_upload(
+    upload: UploadedFile, *, language: str | None, engine: str | None = None, model: str | None = None
+) -> tuple[Transcript, Recording]:
+    """Decode, check for speech and transcribe; each refusal is a clear 4xx and nothing is stored."""
+    path = Path(upload.temporary_file_path())
+    decoded = await sync_to_async(decode, thread_sensitive=False)(
+        path, max_seconds=settings.VOICE_MAX_SECONDS, timeout=settings.VOICE_DECODE_TIMEOUT
+    )
+    if not await sync_to_async(has_speech, thread_sensitive=False)(decoded.samples):
+        raise NoSpeech()
+    transcriber = get_engine(engine, model)
+    transcript = await transcriber.atranscribe(decoded.samples, language=language)
+    if not transcript.text.strip():
+        raise NoSpeech()
+    recording = Recording(
+        path=path,
+        format=decoded.format,
+        size_bytes=upload.size,
+        duration_ms=decoded.duration_ms,
+        language=transcript.language,
+        engine=transcriber.name,
+        model_name=transcriber.model_name,
+        transcription_ms=transcript.elapsed_ms,
+    )
+    return transcript, recording
+
+
+def _transcription_event(message: Message) -> Transcription:
+    audio = getattr(message, "audio", None)
+    return Transcription(
+        text=message.content,
+        language=audio.language if audio else "",
+        duration_ms=audio.duration_ms if audio else 0,
+        message_id=message.public_id,
+    )
+
+
+@api_view(["POST"])
+async def voice_turn_view(request: HttpRequest) -> HttpResponse:
+    started = time.monotonic()
+    form = request.POST
+    stream = parse_bool(form.get("stream", request.GET.get("stream")), "stream", False)
+    include_tokens = parse_bool(form.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True)
+    chat_id = require_str(form, "chatInstanceId")
+    model_id = require_str(form, "chatModelId")
+    language = optional_str(form, "language", max_length=16)
+    client_message_id = optional_str(form, "clientMessageId")
+    upload = uploaded_audio(request, "audio")
+    user = request.api_user
+
+    begun = await run_db(
+        voice_turn_check, user=user, chat_id=chat_id, model_id=model_id, client_message_id=client_message_id
+    )
+    if begun is None:
+        transcript, recording = await transcribe_upload(upload, language=language)
+        begun = await run_db(
+            voice_turn_begin,
+            user=user,
+            chat_id=chat_id,
+            model_id=model_id,
+            transcript=transcript.text,
+            recording=recording,
+            client_message_id=client_message_id,
+        )
+    event = _transcription_event(begun.user_message)
+    turn = start_turn(begun, TurnOptions(include_tokens=include_tokens), started=started, prelude=[event])
+    if stream:
+        return sse_response(turn)
+    response = await collect_turn(turn, begun.user_message, begun.assistant_message)
+    return _with_transcription(response, event.to_dict())
+
+
+def _with_transcription(response: JsonResponse, transcription: dict[str, Any]) -> JsonResponse:
+    import json
+
+    body = json.loads(response.content)
+    transcription.pop("type", None)
+    return JsonResponse({"transcription": transcription, **body}, status=response.status_code)
+
+
+def _recording_for(user, message_id: str) -> AudioRecording:
+    queryset = AudioRecording.objects.select_related("message__chat")
+    if not user.is_staff:
+        queryset = queryset.filter(message__chat__owner=user)
+    try:
+        return queryset.get(message__public_id=message_id)
+    except AudioRecording.DoesNotExist:
+        raise NotFound("No recording was found for this message.", code="audio_not_found") from None
+
+
+@api_view(["GET"])
+async def message_audio_view(request: HttpRequest, message_id: str) -> FileResponse:
+    """The original recording of a voice message, for its owner and for staff."""
+    recording = await run_db(_recording_for, request.api_user, message_id)
+    handle = await sync_to_async(recording.file.open, thread_sensitive=False)("rb")
+    response = FileResponse(handle, content_type=recording.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
