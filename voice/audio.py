@@ -83,7 +83,7 @@ def decode(path: Path, *, max_seconds: float, timeout: float) -> DecodedAudio:
             if not container.streams.audio:
                 raise UnsupportedAudio("The file holds no audio track.")
             stream = container.streams.audio[0]
-            claimed = float(stream.duration * stream.time_base) if stream.duration and stream.time_base else None
+            claimed = _claimed_seconds(container, stream)
             if claimed is not None and claimed > max_seconds * 1.05:
                 raise _too_long(max_seconds)
             resampler = av.AudioResampler(format="flt", layout="mono", rate=SAMPLE_RATE)
@@ -105,7 +105,18 @@ def decode(path: Path, *, max_seconds: float, timeout: float) -> DecodedAudio:
     samples = np.concatenate(chunks).astype(np.float32, copy=False)
     if len(samples) > max_samples:
         raise _too_long(max_seconds)
+    if claimed is not None and len(samples) / SAMPLE_RATE < claimed * 0.9 - 0.2:
+        raise CorruptAudio("The recording ends early: the file looks truncated or damaged.")
     return DecodedAudio(samples=samples, format=fmt)
+
+
+def _claimed_seconds(container, stream) -> float | None:
+    """The duration the file's headers claim, if they claim one (browser recordings often do not)."""
+    if stream.duration and stream.time_base:
+        return float(stream.duration * stream.time_base)
+    if container.duration:
+        return container.duration / 1_000_000
+    return None
 
 
 def _too_long(max_seconds: float) -> AudioTooLong:

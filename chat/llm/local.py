@@ -41,6 +41,7 @@ class LocalProvider(LLMProvider):
         self._llm: Any = None
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
+        self._waiting = 0  # turns generating or queued for this model
         self.load_seconds: float | None = None
 
     @classmethod
@@ -90,19 +91,24 @@ class LocalProvider(LLMProvider):
         await asyncio.get_running_loop().run_in_executor(_executor, self.load)
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
-        if self._generate_lock.locked():
-            yield LLMChunk(status="waiting for the model…")
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
         stop = threading.Event()
-        loop.run_in_executor(_executor, self._generate, request, queue, loop, stop)
+        with self._instances_lock:
+            queued = self._waiting > 0
+            self._waiting += 1
         try:
+            if queued:
+                yield LLMChunk(status="waiting for the model…")
+            loop.run_in_executor(_executor, self._generate, request, queue, loop, stop)
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, Exception):
                     raise item
                 yield item
         finally:
             stop.set()  # A stop or a disconnect ends generation at the next token.
+            with self._instances_lock:
+                self._waiting -= 1
 
     def _generate(
         self, request: LLMRequest, queue: asyncio.Queue, loop: asyncio.AbstractEventLoop, stop: threading.Event
