@@ -123,3 +123,14 @@ def _close_thread_connections(django_db_setup):
     from django.db import connections
 
     asyncio.run(sync_to_async(connections.close_all)())
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(django_db_setup, django_db_blocker):
+    """A real uvicorn process serving the project on the test database."""
+    from tests.support.server import ServerProcess
+
+    with django_db_blocker.unblock():
+        server = ServerProcess("uvicorn").start()
+    yield server
+    server.stop()

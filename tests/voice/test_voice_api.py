@@ -176,10 +176,12 @@ def test_both_engines_transcribe_the_bundled_models(engine, model):
     assert transcript.language == "en" and transcript.segments
 
 
-async def test_oversized_upload_is_refused_before_its_body_is_read(daphne_server, token, chat):
+async def test_oversized_upload_is_refused_before_its_body_is_read(uvicorn_server, token, chat):
+    """Under a server that streams request bodies (uvicorn), the 413 comes before any of the body is sent.
+    daphne reads a whole body before the app sees it: there, nginx's client_max_body_size does this job."""
     import asyncio
 
-    reader, writer = await asyncio.open_connection("127.0.0.1", daphne_server.port)
+    reader, writer = await asyncio.open_connection("127.0.0.1", uvicorn_server.port)
     writer.write(
         b"POST /api/chat/voice HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer " + token.encode() +
         b"\r\nContent-Type: multipart/form-data; boundary=x\r\nContent-Length: 900000000\r\n\r\n"
