@@ -65,12 +65,19 @@ class ChatInstance(models.Model):
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chats")
     chat_model = models.ForeignKey(ChatModel, on_delete=models.PROTECT, related_name="chats")
     title = models.CharField(max_length=200, blank=True)
+    # A conversation id chosen by an API client (``session_id`` on /v1/chat/completions).
+    session_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL when unset
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
     class Meta:
         ordering = ["-updated_at", "-id"]
         indexes = [models.Index(fields=["owner", "-updated_at"], name="chat_owner_updated_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["owner", "session_key"], condition=Q(session_key__isnull=False), name="chat_unique_session_key"
+            )
+        ]
 
     def __str__(self) -> str:
         return self.title or self.public_id

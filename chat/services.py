@@ -29,6 +29,40 @@ def chat_create(*, user: AbstractBaseUser, chat_model: ChatModel, title: str = "
     return ChatInstance.objects.create(owner=user, chat_model=chat_model, title=title[:200])
 
 
+def chat_for_session(*, user: AbstractBaseUser, session_id: str, chat_model: ChatModel) -> ChatInstance:
+    """The caller's conversation named by an API client's session id (a ``ci_`` id or any string of theirs)."""
+    chat = ChatInstance.objects.filter(owner=user).filter(Q(public_id=session_id) | Q(session_key=session_id)).first()
+    if chat is not None:
+        return chat
+    try:
+        with transaction.atomic():
+            return ChatInstance.objects.create(owner=user, chat_model=chat_model, session_key=session_id[:200])
+    except IntegrityError:  # Two first requests of the same session at once.
+        return ChatInstance.objects.get(owner=user, session_key=session_id[:200])
+
+
+def chat_from_messages(
+    *, user: AbstractBaseUser, chat_model: ChatModel, messages: list[dict[str, str]]
+) -> ChatInstance:
+    """A new conversation holding the history a stateless API request brought (its system prompt aside)."""
+    with transaction.atomic():
+        chat = ChatInstance.objects.create(owner=user, chat_model=chat_model)
+        history = [m for m in messages if m["role"] in (Message.Role.USER, Message.Role.ASSISTANT)]
+        Message.objects.bulk_create(
+            Message(chat=chat, seq=seq, role=m["role"], content=m["content"], completed_at=timezone.now())
+            for seq, m in enumerate(history, start=1)
+        )
+    return chat
+
+
+def turn_ephemeral(*, chat_model: ChatModel, content: str) -> TurnBegun:
+    """A turn that is not stored (stateless OpenAI-compatible requests bring their own history)."""
+    chat = ChatInstance(chat_model=chat_model)
+    user_message = Message(chat=chat, seq=1, role=Message.Role.USER, content=content)
+    reply = Message(chat=chat, seq=2, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING)
+    return TurnBegun(chat, chat_model, user_message, reply, [], persist=False)
+
+
 def chat_update(*, chat: ChatInstance, title: str | None = None, chat_model: ChatModel | None = None) -> ChatInstance:
     fields = []
     if title is not None:
@@ -54,6 +88,8 @@ class TurnBegun:
     assistant_message: Message
     history: list[Message]
     replay: bool = False
+    # False for stateless API requests: the same turn runs, but nothing is written or pushed.
+    persist: bool = True
 
 
 def turn_find_replay(chat: ChatInstance, chat_model: ChatModel, client_message_id: str) -> TurnBegun | None:
@@ -163,6 +199,8 @@ def message_finish(
         "content", "reasoning", "status", "finish_reason", "error_code", "error_detail",
         "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "completed_at",
     ]  # fmt: skip
+    if not message.pk:
+        return message  # A turn that is not stored (stateless API request).
     # Only a row that is still streaming is finished here, so a stop and a disconnect cannot both write it.
     updated = Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
         **{name: getattr(message, name) for name in fields}

@@ -96,13 +96,14 @@ async def run_turn(
 ) -> AsyncIterator[Event]:
     """The events of one turn, from ``stream_start`` to ``stream_end``. The reply is always saved."""
     reply, chat_id = begun.assistant_message, begun.chat.public_id
-    live = LiveRelay(chat_id, reply.public_id)
+    live = LiveRelay(chat_id, reply.public_id) if begun.persist else None
     for event in prelude:
         yield event
     start = StreamStart(
         chat_id, begun.user_message.public_id, begun.user_message.seq, reply.public_id, begun.chat_model.public_id
     )
-    live.start(message_to_dict(begun.user_message), start.to_dict())
+    if live is not None:
+        live.start(message_to_dict(begun.user_message), start.to_dict())
     yield start
     yield Status("thinking…")
     outcome = _Outcome()
@@ -113,7 +114,8 @@ async def run_turn(
                 if outcome.ttft_ms is None:
                     outcome.ttft_ms = int((time.monotonic() - started) * 1000)
                 outcome.parts.append(chunk.content)
-                live.token(chunk.content)
+                if live is not None:
+                    live.token(chunk.content)
                 if options.include_tokens:
                     yield Token(chunk.content)
             if chunk.reasoning:
@@ -155,13 +157,12 @@ async def run_turn(
 
 
 async def _finish(
-    begun: TurnBegun, outcome: _Outcome, live: LiveRelay, started: float
+    begun: TurnBegun, outcome: _Outcome, live: LiveRelay | None, started: float
 ) -> tuple[Message, dict[str, Any]]:
     """Save the reply once, tell the other tabs, and close the live relay."""
     usage = outcome.usage or Usage()
     error = outcome.error
-    message = await run_db(
-        message_finish,
+    fields = dict(
         message=begun.assistant_message,
         content="".join(outcome.parts),
         reasoning="".join(outcome.thinking),
@@ -174,9 +175,11 @@ async def _finish(
         error_code=error.code if error else "",
         error_detail=f"{error.message}\n{error.detail}".strip() if error else "",
     )
+    message = await run_db(message_finish, **fields) if begun.persist else message_finish(**fields)
     saved = message_to_dict(message)
-    await live.end({"finishReason": message.finish_reason, "status": message.status})
-    await broadcast.push_message_saved(begun.chat.public_id, saved)
+    if live is not None:
+        await live.end({"finishReason": message.finish_reason, "status": message.status})
+        await broadcast.push_message_saved(begun.chat.public_id, saved)
     return message, saved
 
 

@@ -200,6 +200,8 @@ LLM_PROVIDERS = {
     "openai": "chat.llm.openai.OpenAIProvider",
 }
 LLM_PROVIDERS["local"] = "chat.llm.local.LocalProvider"
+# Store stateless /v1/chat/completions requests (no session_id) as conversations too.
+OPENAI_API_LOG_CONVERSATIONS = env_bool("OPENAI_API_LOG_CONVERSATIONS", False)
 
 # The local model (llama.cpp, in process).
 LOCAL_LLM_PATH = env_str("LOCAL_LLM_PATH")  # a GGUF file; blank: the default model from its PyPI packages

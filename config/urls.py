@@ -1,11 +1,17 @@
 from django.contrib import admin
 from django.urls import include, path
 
+from chat import v1
 from chat.views import healthz, readyz
+from voice import v1 as voice_v1
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
+    path("v1/models", v1.models_view, name="v1-models"),
+    path("v1/models/<str:model_id>", v1.model_detail_view, name="v1-model"),
+    path("v1/chat/completions", v1.chat_completions_view, name="v1-chat-completions"),
+    path("v1/audio/transcriptions", voice_v1.transcriptions_view, name="v1-transcriptions"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", include("voice.urls")),
