@@ -59,7 +59,12 @@ class ChatModel(models.Model):
 
 
 class ChatInstance(models.Model):
-    """One conversation of one user with a chat model."""
+    """One conversation of one user with a chat model, and where its review stands."""
+
+    class ReviewState(models.TextChoices):
+        UNREVIEWED = "unreviewed", "Unreviewed"
+        REVIEWED = "reviewed", "Reviewed"
+        NEEDS_ATTENTION = "needs_attention", "Needs attention"
 
     public_id = _public_id_field("ci")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chats")
@@ -67,6 +72,14 @@ class ChatInstance(models.Model):
     title = models.CharField(max_length=200, blank=True)
     # A conversation id chosen by an API client (``session_id`` on /v1/chat/completions).
     session_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL when unset
+    review_state = models.CharField(
+        max_length=20, choices=ReviewState.choices, default=ReviewState.UNREVIEWED, db_index=True
+    )
+    reviewer = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    review_notes = models.TextField(blank=True)
+    reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
@@ -101,6 +114,12 @@ class Message(models.Model):
         TEXT = "text", "Text"
         VOICE = "voice", "Voice"
 
+    class Flag(models.TextChoices):
+        WRONG_ANSWER = "wrong_answer", "Wrong answer"
+        MIS_TRANSCRIPTION = "mis_transcription", "Mis-transcription"
+        UNSAFE = "unsafe", "Unsafe"
+        OTHER = "other", "Other"
+
     public_id = _public_id_field("msg")
     chat = models.ForeignKey(ChatInstance, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveIntegerField(help_text="1, 2, 3… within the conversation.")
@@ -119,6 +138,10 @@ class Message(models.Model):
     error_detail = models.TextField(blank=True)
     # NULL, not "", when absent: the per-chat uniqueness only applies to ids a client actually sent.
     client_message_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
+    # Review: a flag with a note, and a corrected transcript (``content`` keeps what was heard).
+    flag = models.CharField(max_length=20, choices=Flag.choices, blank=True, db_index=True)
+    flag_note = models.TextField(blank=True)
+    corrected_content = models.TextField(blank=True, help_text="A reviewer's correction of the transcript.")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -142,10 +165,38 @@ class Message(models.Model):
         return f"{self.public_id} #{self.seq} {self.role}"
 
     @property
+    def reviewed_content(self) -> str:
+        """The text as reviewed: the correction when there is one."""
+        return self.corrected_content or self.content
+
+    @property
     def total_tokens(self) -> int | None:
         if self.prompt_tokens is None and self.completion_tokens is None:
             return None
         return (self.prompt_tokens or 0) + (self.completion_tokens or 0)
+
+
+class Feedback(models.Model):
+    """A person's thumbs up or down on a reply, with an optional comment."""
+
+    class Rating(models.IntegerChoices):
+        UP = 1, "👍"
+        DOWN = -1, "👎"
+
+    message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    rating = models.SmallIntegerField(choices=Rating.choices)
+    comment = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-updated_at"]
+        constraints = [models.UniqueConstraint(fields=["message", "user"], name="feedback_one_per_user")]
+        indexes = [models.Index(fields=["rating"], name="feedback_rating_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_rating_display()} on {self.message.public_id}"
 
 
 def hash_token(raw: str) -> str:

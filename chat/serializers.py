@@ -7,10 +7,11 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 
+from chat.markdown import render_markdown
 from chat.models import ChatInstance, ChatModel, Message
 
 
-def _iso(value: datetime | None) -> str | None:
+def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
 
 
@@ -48,6 +49,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         "seq": message.seq,
         "role": message.role,
         "content": message.content,
+        "html": render_markdown(message.content) if message.role == Message.Role.ASSISTANT else None,
         "reasoning": message.reasoning,
         "status": message.status,
         "source": message.source,
@@ -61,8 +63,8 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         ),
         "clientMessageId": message.client_message_id,
         "audio": _audio(message),
-        "createdAt": _iso(message.created_at),
-        "completedAt": _iso(message.completed_at),
+        "createdAt": iso(message.created_at),
+        "completedAt": iso(message.completed_at),
     }
 
 
@@ -71,8 +73,8 @@ def chat_to_dict(chat: ChatInstance) -> dict[str, Any]:
         "id": chat.public_id,
         "title": chat.title,
         "chatModelId": chat.chat_model.public_id,
-        "createdAt": _iso(chat.created_at),
-        "updatedAt": _iso(chat.updated_at),
+        "createdAt": iso(chat.created_at),
+        "updatedAt": iso(chat.updated_at),
     }
 
 

@@ -11,8 +11,8 @@ from django.db import IntegrityError, transaction
 from django.db.models import Count, Max, Q
 from django.utils import timezone
 
-from chat.exceptions import Busy
-from chat.models import ApiToken, ChatInstance, ChatModel, Message, hash_token
+from chat.exceptions import Busy, NotFound
+from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, Message, hash_token
 from chat.selectors import chat_get, chat_model_get, history_for
 
 
@@ -221,6 +221,20 @@ def messages_interrupt_orphans(*, message_ids: list[int] | None = None) -> int:
         error_detail="The server stopped while this reply was streaming.",
         completed_at=timezone.now(),
     )
+
+
+def feedback_set(*, user: AbstractBaseUser, message_id: str, rating: int | None, comment: str = "") -> Feedback | None:
+    """Record (or, with no rating, withdraw) a person's feedback on a reply in one of their chats."""
+    message = Message.objects.filter(public_id=message_id, chat__owner=user, role=Message.Role.ASSISTANT).first()
+    if message is None:
+        raise NotFound("No reply with this id was found in your chats.", code="message_not_found")
+    if rating is None:
+        Feedback.objects.filter(message=message, user=user).delete()
+        return None
+    feedback, _ = Feedback.objects.update_or_create(
+        message=message, user=user, defaults={"rating": rating, "comment": comment[:2000]}
+    )
+    return feedback
 
 
 def api_token_create(*, user: AbstractBaseUser, name: str = "") -> tuple[ApiToken, str]:

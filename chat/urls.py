@@ -11,4 +11,5 @@ urlpatterns = [
     path("api/chats/<str:chat_id>/messages", views.chat_messages_view, name="chat-messages"),
     path("api/chats/<str:chat_id>/stop", views.chat_stop_view, name="chat-stop"),
     path("api/chat", views.chat_turn_view, name="chat-turn"),
+    path("api/messages/<str:message_id>/feedback", views.message_feedback_view, name="message-feedback"),
 ]

@@ -18,7 +18,14 @@ from chat.exceptions import BadRequest, NotFound
 from chat.models import Message
 from chat.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
 from chat.serializers import chat_model_to_dict, chat_to_dict, message_to_dict
-from chat.services import chat_create, chat_delete, chat_update, messages_interrupt_orphans, turn_begin
+from chat.services import (
+    chat_create,
+    chat_delete,
+    chat_update,
+    feedback_set,
+    messages_interrupt_orphans,
+    turn_begin,
+)
 from chat.turn import TurnOptions, TurnStream, start_turn
 
 
@@ -130,6 +137,24 @@ async def chat_stop_view(request: HttpRequest, chat_id: str) -> JsonResponse:
         return JsonResponse({"stopped": False, "message": None})
     message.chat = chat
     return JsonResponse({"stopped": True, "message": message_to_dict(message)})
+
+
+@api_view(["POST"])
+async def message_feedback_view(request: HttpRequest, message_id: str) -> JsonResponse:
+    """Thumbs up or down on a reply: ``{"rating": "up" | "down" | null, "comment"?}``."""
+    body = parse_json(request)
+    ratings = {"up": 1, "down": -1, 1: 1, -1: -1, None: None}
+    rating = body.get("rating")
+    if isinstance(rating, bool) or rating not in ratings:
+        raise BadRequest('\'rating\' must be "up", "down" or null.', code="invalid_field")
+    comment = optional_str(body, "comment", max_length=2000) or ""
+    feedback = await run_db(
+        feedback_set, user=request.api_user, message_id=message_id, rating=ratings[rating], comment=comment
+    )
+    if feedback is None:
+        return JsonResponse({"messageId": message_id, "rating": None, "comment": ""})
+    rating_name = "up" if feedback.rating == 1 else "down"
+    return JsonResponse({"messageId": message_id, "rating": rating_name, "comment": feedback.comment})
 
 
 def sse_response(turn: TurnStream) -> StreamingHttpResponse:

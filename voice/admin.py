@@ -1,0 +1,29 @@
+from django.contrib import admin
+from django.utils.html import format_html
+
+from voice.models import AudioRecording
+
+
+@admin.register(AudioRecording)
+class AudioRecordingAdmin(admin.ModelAdmin):
+    list_display = ("message", "format", "duration_s", "language", "engine", "model_name", "transcription_ms",
+                    "created_at")  # fmt: skip
+    list_filter = ("format", "language", "engine", "model_name")
+    list_select_related = ("message",)
+    search_fields = ("message__public_id", "message__content")
+    fields = ("message", "player", "format", "content_type", "size_bytes", "duration_ms", "language", "engine",
+              "model_name", "transcription_ms", "created_at")  # fmt: skip
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False
+
+    @admin.display(description="Duration (s)", ordering="duration_ms")
+    def duration_s(self, recording):
+        return f"{recording.duration_ms / 1000:.1f}"
+
+    @admin.display(description="Recording")
+    def player(self, recording):
+        return format_html(
+            '<audio controls preload="none" src="/api/messages/{}/audio"></audio>', recording.message.public_id
+        )
