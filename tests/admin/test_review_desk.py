@@ -42,7 +42,8 @@ def make_chat(owner, model, title, turns, *, voice=False, status="complete", fee
         seq += 1
         reply = Message.objects.create(
             chat=chat, seq=seq, role="assistant", content=answer, status=status, prompt_tokens=20,
-            completion_tokens=10, ttft_ms=180, duration_ms=900, finish_reason="stop" if status == "complete" else status,
+            completion_tokens=10, ttft_ms=180, duration_ms=900,
+            finish_reason="stop" if status == "complete" else status,
         )  # fmt: skip
         if feedback is not None:
             Feedback.objects.create(message=reply, user=owner, rating=feedback, comment="meh" if feedback < 0 else "")
