@@ -36,7 +36,12 @@ def chat_get(*, user: AbstractBaseUser, chat_id: str, for_update: bool = False) 
 
 
 def message_list(*, chat: ChatInstance, after: int = 0, limit: int | None = None) -> list[Message]:
-    queryset = Message.objects.filter(chat=chat, seq__gt=after).select_related("audio").order_by("seq")
+    queryset = (
+        Message.objects.filter(chat=chat, seq__gt=after)
+        .select_related("audio")
+        .prefetch_related("feedback")
+        .order_by("seq")
+    )
     if limit:
         queryset = queryset[:limit]
     messages = list(queryset)

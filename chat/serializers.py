@@ -35,6 +35,17 @@ def _audio(message: Message) -> dict[str, Any] | None:
     }
 
 
+def _feedback(message: Message) -> str | None:
+    """The conversation owner's rating of a reply, when feedback was prefetched (see ``message_list``)."""
+    prefetched = getattr(message, "_prefetched_objects_cache", {}).get("feedback")
+    if not prefetched:
+        return None
+    for feedback in prefetched:
+        if feedback.user_id == message.chat.owner_id:
+            return "up" if feedback.rating == 1 else "down"
+    return None
+
+
 def message_to_dict(message: Message) -> dict[str, Any]:
     usage = None
     if message.prompt_tokens is not None or message.completion_tokens is not None:
@@ -63,6 +74,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         ),
         "clientMessageId": message.client_message_id,
         "audio": _audio(message),
+        "feedback": _feedback(message),
         "createdAt": iso(message.created_at),
         "completedAt": iso(message.completed_at),
     }

@@ -1,7 +1,7 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from chat import v1
+from chat import pages, v1
 from chat.views import healthz, readyz
 from voice import v1 as voice_v1
 
@@ -14,6 +14,8 @@ urlpatterns = [
     path("v1/audio/transcriptions", voice_v1.transcriptions_view, name="v1-transcriptions"),
     path("admin/", admin.site.urls),
     path("accounts/", include("django.contrib.auth.urls")),
+    path("", pages.home, name="home"),
+    path("c/<str:chat_id>/", pages.chat_page, name="chat-page"),
     path("", include("voice.urls")),
     path("", include("chat.urls")),
 ]

@@ -52,7 +52,8 @@ class ServerProcess:
     def start(self) -> ServerProcess:
         env = {
             **os.environ,
-            "DJANGO_SETTINGS_MODULE": "config.settings",
+            # The test settings (on this test database): same code, a fast password hasher, short timeouts.
+            "DJANGO_SETTINGS_MODULE": "tests.settings",
             "DJANGO_SECRET_KEY": "test-secret-key-for-server-processes-" + "x" * 20,
             "APP_VAR_DIR": str(ROOT / "var" / "test"),
             "LOG_LEVEL": "WARNING",

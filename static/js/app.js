@@ -1,0 +1,512 @@
+// The chat page: sidebar, conversation, composer, voice, and a websocket that keeps every tab in sync.
+import { ApiError, getJSON, readEvents, request } from "./api.js";
+import { Recorder, extensionFor, microphoneProblem } from "./recorder.js";
+
+const $ = (selector) => document.querySelector(selector);
+const layout = $(".layout");
+const els = {
+  list: $("#chat-list"), models: $("#model-select"), messages: $("#messages"), input: $("#input"),
+  composer: $("#composer"), send: $("#send"), stop: $("#stop"), mic: $("#mic"), upload: $("#upload"),
+  file: $("#audio-file"), error: $("#error"), title: $("#chat-title"), offline: $("#offline"),
+  recording: $("#recording"), recTime: $("#rec-time"), recLevel: $("#rec-level"),
+};
+
+const state = {
+  chatId: layout.dataset.chatId || null,
+  chat: null,
+  lastSeq: 0, // highest seq of a finished message this tab has shown
+  nodes: new Map(), // message id -> its <article>
+  own: new Set(), // reply ids this tab streams over SSE (the socket's copy of those is ignored)
+  busy: false,
+  socket: null,
+  retries: 0,
+  recorder: null,
+};
+
+// ---- rendering -------------------------------------------------------------------------------------
+
+function el(tag, className, text) {
+  const node = document.createElement(tag);
+  if (className) node.className = className;
+  if (text !== undefined) node.textContent = text;
+  return node;
+}
+
+function messageNode(id, role, seq) {
+  let node = state.nodes.get(id);
+  if (node) return node;
+  node = el("article", `msg ${role}`);
+  node.dataset.id = id;
+  node.dataset.seq = seq ?? "";
+  node.append(el("div", "who", role === "user" ? "You" : "Assistant"));
+  const thinking = el("details", "thinking");
+  thinking.hidden = true;
+  thinking.append(el("summary", "", "Thinking"), el("div", "thinking-text"));
+  node.append(thinking, el("div", "status-line"), el("div", "body"), el("div", "details"));
+  $(".empty")?.remove();
+  const after = [...els.messages.children].find((other) => Number(other.dataset.seq) > Number(seq ?? Infinity));
+  els.messages.insertBefore(node, after ?? null);
+  state.nodes.set(id, node);
+  return node;
+}
+
+function setStatus(node, text) {
+  node.querySelector(".status-line").textContent = text || "";
+}
+
+function streamingBody(node) {
+  // Tokens are appended to one text node: no re-render of the list, or of the message, per token.
+  const body = node.querySelector(".body");
+  if (!node.streamText) {
+    body.textContent = "";
+    node.streamText = document.createTextNode("");
+    body.append(node.streamText);
+    node.classList.add("streaming");
+  }
+  return node.streamText;
+}
+
+function appendToken(node, text) {
+  if (node.querySelector(".status-line").textContent) setStatus(node, "");
+  streamingBody(node).appendData(text);
+  scrollDown();
+}
+
+function appendThinking(node, text) {
+  const details = node.querySelector(".thinking");
+  details.hidden = false;
+  details.querySelector(".thinking-text").append(text);
+}
+
+function badge(node, text, kind) {
+  node.querySelector(".who").append(el("span", `badge ${kind}`, text));
+}
+
+function detailsLine(message) {
+  const parts = [];
+  if (message.audio) {
+    parts.push(`voice ${(message.audio.durationMs / 1000).toFixed(1)} s`);
+    parts.push(`transcribed in ${message.audio.transcriptionMs} ms`);
+  }
+  const { ttftMs, durationMs } = message.timings || {};
+  if (ttftMs != null) parts.push(`first token ${ttftMs} ms`);
+  if (message.usage) {
+    const seconds = (durationMs - ttftMs) / 1000;
+    if (message.usage.completionTokens && seconds > 0) {
+      parts.push(`${(message.usage.completionTokens / seconds).toFixed(1)} tokens/s`);
+    }
+    parts.push(`${message.usage.totalTokens} tokens`);
+  }
+  return parts.join(" · ");
+}
+
+const THUMB = '<svg class="i" viewBox="0 0 24 24" aria-hidden="true"><path d="M7 10v11H3V10h4zm0 0l4-8a3 3 0 0 1 3 3v4h5.5a2 2 0 0 1 2 2.3l-1.3 8a2 2 0 0 1-2 1.7H7"/></svg>';
+
+function feedbackButtons(node, message) {
+  const box = el("div", "feedback");
+  for (const [rating, name] of [["up", "Good answer"], ["down", "Bad answer"]]) {
+    const button = el("button", `icon small thumb ${rating}`);
+    button.innerHTML = THUMB;
+    button.type = "button";
+    button.setAttribute("aria-label", name);
+    button.setAttribute("aria-pressed", String(message.feedback === rating));
+    button.addEventListener("click", () => sendFeedback(message.id, rating, box));
+    box.append(button);
+  }
+  node.querySelector(".feedback")?.remove();
+  node.append(box);
+}
+
+function renderSaved(message) {
+  const node = messageNode(message.id, message.role, message.seq);
+  node.dataset.seq = message.seq;
+  node.streamText = null;
+  node.className = `msg ${message.role} ${message.status}`;
+  node.querySelector(".who").replaceChildren(message.role === "user" ? "You" : "Assistant");
+  const body = node.querySelector(".body");
+  if (message.status === "streaming") {
+    setStatus(node, "thinking…");
+    streamingBody(node).data = message.content;
+    return node;
+  }
+  setStatus(node, "");
+  if (message.role === "assistant" && message.html != null) {
+    body.innerHTML = message.html; // Rendered and sanitised on the server.
+  } else {
+    body.textContent = message.content;
+  }
+  if (message.reasoning) {
+    const details = node.querySelector(".thinking");
+    details.hidden = false;
+    details.querySelector(".thinking-text").textContent = message.reasoning;
+  }
+  if (message.source === "voice") badge(node, "voice", "voice");
+  if (message.status === "interrupted") badge(node, "stopped", "stopped");
+  if (message.status === "error") {
+    badge(node, "error", "error");
+    if (!message.content && message.error) body.textContent = message.error.message;
+  }
+  node.querySelector(".details").textContent = detailsLine(message);
+  if (message.role === "assistant") feedbackButtons(node, message);
+  state.lastSeq = Math.max(state.lastSeq, message.seq);
+  return node;
+}
+
+function scrollDown() {
+  const box = els.messages;
+  if (box.scrollHeight - box.scrollTop - box.clientHeight < 200) box.scrollTop = box.scrollHeight;
+}
+
+// ---- errors and the busy state ---------------------------------------------------------------------
+
+function showError(message, retry) {
+  els.error.hidden = false;
+  els.error.querySelector(".text").textContent = message;
+  const button = els.error.querySelector(".retry");
+  button.hidden = !retry;
+  button.onclick = () => {
+    hideError();
+    retry();
+  };
+}
+
+function hideError() {
+  els.error.hidden = true;
+}
+
+function setBusy(busy) {
+  state.busy = busy;
+  els.send.hidden = busy;
+  els.stop.hidden = !busy;
+  els.mic.disabled = busy && !state.recorder;
+  els.upload.disabled = busy;
+}
+
+// ---- a turn ----------------------------------------------------------------------------------------
+
+async function ensureChat() {
+  if (state.chatId) return;
+  const chat = await (await request("/api/chats", { method: "POST", json: { chatModelId: els.models.value } })).json();
+  state.chatId = chat.id;
+  state.chat = chat;
+  layout.dataset.chatId = chat.id;
+  history.replaceState(null, "", `/c/${chat.id}/`);
+  $(".chat-actions").hidden = false;
+  connectSocket();
+}
+
+async function runTurn(makeRequest, { text = "", retry }) {
+  hideError();
+  setBusy(true);
+  let response;
+  try {
+    await ensureChat();
+    response = await makeRequest();
+  } catch (error) {
+    setBusy(false);
+    showError(error instanceof ApiError ? error.message : String(error), retry);
+    return;
+  }
+  let reply = null;
+  try {
+    for await (const event of readEvents(response)) {
+      window.__onStreamEvent?.(event);
+      switch (event.type) {
+        case "transcription": {
+          const node = messageNode(event.messageId, "user", null);
+          node.querySelector(".body").textContent = event.text;
+          badge(node, "voice", "voice");
+          break;
+        }
+        case "stream_start": {
+          if (text) els.input.value = ""; // Accepted: the text now lives in the conversation.
+          const user = messageNode(event.userMessage.id, "user", event.userMessage.seq);
+          user.dataset.seq = event.userMessage.seq;
+          if (text && !user.querySelector(".body").textContent) user.querySelector(".body").textContent = text;
+          state.own.add(event.assistantMessageId);
+          reply = messageNode(event.assistantMessageId, "assistant", event.userMessage.seq + 1);
+          setStatus(reply, "thinking…");
+          scrollDown();
+          break;
+        }
+        case "status":
+          if (reply && !reply.streamText?.length) setStatus(reply, event.message);
+          break;
+        case "thinking":
+          if (reply) appendThinking(reply, event.content);
+          break;
+        case "token":
+          if (reply) appendToken(reply, event.content);
+          break;
+        case "message_saved":
+          renderSaved(event.message);
+          break;
+        case "error":
+          if (reply) {
+            setStatus(reply, "");
+            reply.classList.add("error");
+            reply.querySelector(".body").textContent = event.message;
+          }
+          if (text && !els.input.value) els.input.value = text;
+          showError(event.message, retry);
+          break;
+        case "stream_end":
+          window.__onStreamEnd?.(event);
+          break;
+      }
+    }
+  } catch {
+    showError("The connection dropped during the reply. It will appear when the connection is back.", null);
+  } finally {
+    setBusy(false);
+    els.input.focus();
+    refreshTitle();
+  }
+}
+
+async function refreshTitle() {
+  // The first message names the chat: show the new title in the header and the sidebar.
+  try {
+    await loadSidebar();
+    if (state.chat?.title && els.title.textContent !== state.chat.title) {
+      els.title.textContent = state.chat.title;
+      document.title = `${state.chat.title} · Chat`;
+    }
+  } catch {
+    // The next page load shows it.
+  }
+}
+
+function sendText() {
+  const text = els.input.value;
+  if (!text.trim() || state.busy) return;
+  const clientMessageId = crypto.randomUUID();
+  const send = () =>
+    runTurn(
+      () =>
+        request("/api/chat?stream=true", {
+          method: "POST",
+          json: {
+            message: text, chatInstanceId: state.chatId, chatModelId: state.chat?.chatModelId || els.models.value,
+            clientMessageId,
+          },
+        }),
+      { text, retry: () => sendRetry(text) },
+    );
+  send();
+}
+
+function sendRetry(text) {
+  els.input.value = text;
+  sendText();
+}
+
+function sendAudio(blob, name) {
+  const clientMessageId = crypto.randomUUID();
+  const make = () => {
+    const form = new FormData();
+    form.append("audio", blob, name);
+    form.append("chatInstanceId", state.chatId);
+    form.append("chatModelId", state.chat?.chatModelId || els.models.value);
+    form.append("stream", "true");
+    form.append("clientMessageId", clientMessageId);
+    return request("/api/chat/voice?stream=true", { method: "POST", form });
+  };
+  return runTurn(make, { retry: () => sendAudio(blob, name) });
+}
+
+async function stop() {
+  if (!state.chatId) return;
+  try {
+    await request(`/api/chats/${state.chatId}/stop`, { method: "POST", json: {} });
+  } catch (error) {
+    showError(error.message, stop);
+  }
+}
+
+async function sendFeedback(messageId, rating, box) {
+  const pressed = box.querySelector(`[aria-label="${rating === "up" ? "Good answer" : "Bad answer"}"]`);
+  const undo = pressed.getAttribute("aria-pressed") === "true";
+  try {
+    await request(`/api/messages/${messageId}/feedback`, { method: "POST", json: { rating: undo ? null : rating } });
+    for (const button of box.querySelectorAll("button")) button.setAttribute("aria-pressed", "false");
+    pressed.setAttribute("aria-pressed", String(!undo));
+  } catch (error) {
+    showError(error.message, null);
+  }
+}
+
+// ---- voice -----------------------------------------------------------------------------------------
+
+async function toggleRecording() {
+  if (state.recorder) {
+    const recorder = state.recorder;
+    state.recorder = null;
+    els.mic.setAttribute("aria-pressed", "false");
+    els.mic.setAttribute("aria-label", "Record a voice message");
+    els.recording.hidden = true;
+    const blob = await recorder.stop();
+    await sendAudio(blob, `recording.${extensionFor(blob.type)}`);
+    return;
+  }
+  hideError();
+  const recorder = new Recorder({
+    onTick(seconds, level) {
+      const whole = Math.floor(seconds);
+      els.recTime.textContent = `${Math.floor(whole / 60)}:${String(whole % 60).padStart(2, "0")}`;
+      els.recLevel.style.width = `${Math.round(level * 100)}%`;
+    },
+  });
+  try {
+    await recorder.start();
+  } catch (error) {
+    showError(microphoneProblem(error), null);
+    return;
+  }
+  state.recorder = recorder;
+  els.recording.hidden = false;
+  els.mic.setAttribute("aria-pressed", "true");
+  els.mic.setAttribute("aria-label", "Stop recording and send");
+}
+
+// ---- live updates ----------------------------------------------------------------------------------
+
+function connectSocket() {
+  if (!state.chatId) return;
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/chats/${state.chatId}/?after=${state.lastSeq}`);
+  state.socket = socket;
+  let offlineTimer = null;
+  socket.onopen = () => {
+    state.retries = 0;
+    els.offline.hidden = true;
+  };
+  socket.onmessage = (message) => onLive(JSON.parse(message.data));
+  socket.onclose = () => {
+    if (state.socket !== socket) return;
+    offlineTimer = setTimeout(() => (els.offline.hidden = false), 1000);
+    const delay = Math.min(10000, 500 * 2 ** state.retries++) * (0.8 + Math.random() * 0.4);
+    setTimeout(() => {
+      clearTimeout(offlineTimer);
+      connectSocket();
+    }, delay);
+  };
+}
+
+function onLive(event) {
+  switch (event.type) {
+    case "message_saved":
+      if (event.message.seq > state.lastSeq || !state.nodes.has(event.message.id)) renderSaved(event.message);
+      else if (state.nodes.get(event.message.id).classList.contains("streaming")) renderSaved(event.message);
+      break;
+    case "stream_start":
+      if (!state.own.has(event.messageId)) {
+        setStatus(messageNode(event.messageId, "assistant", event.userMessage.seq + 1), "thinking…");
+      }
+      break;
+    case "stream_snapshot": {
+      const node = messageNode(event.messageId, "assistant", null);
+      setStatus(node, event.content ? "" : "thinking…");
+      streamingBody(node).data = event.content;
+      break;
+    }
+    case "token":
+      if (!state.own.has(event.messageId)) appendToken(messageNode(event.messageId, "assistant", null), event.content);
+      break;
+  }
+}
+
+// ---- sidebar ---------------------------------------------------------------------------------------
+
+async function loadSidebar() {
+  const [{ models }, { chats }] = await Promise.all([getJSON("/api/models"), getJSON("/api/chats")]);
+  els.models.replaceChildren(...models.map((m) => Object.assign(el("option", "", m.name), { value: m.id })));
+  els.list.replaceChildren(
+    ...chats.map((chat) => {
+      const item = el("li");
+      const link = el("a", chat.id === state.chatId ? "current" : "", chat.title || "New chat");
+      link.href = `/c/${chat.id}/`;
+      if (chat.id === state.chatId) link.setAttribute("aria-current", "page");
+      item.append(link);
+      return item;
+    }),
+  );
+  state.chat = chats.find((chat) => chat.id === state.chatId) || state.chat;
+  if (state.chat) els.models.value = state.chat.chatModelId;
+}
+
+async function newChat() {
+  try {
+    const chat = await (await request("/api/chats", { method: "POST", json: { chatModelId: els.models.value } })).json();
+    location.href = `/c/${chat.id}/`;
+  } catch (error) {
+    showError(error.message, newChat);
+  }
+}
+
+async function renameChat() {
+  const title = prompt("Rename this chat:", els.title.textContent);
+  if (title === null || !title.trim()) return;
+  try {
+    await request(`/api/chats/${state.chatId}`, { method: "PATCH", json: { title } });
+    els.title.textContent = title.trim();
+    document.title = `${title.trim()} · Chat`;
+    await loadSidebar();
+  } catch (error) {
+    showError(error.message, null);
+  }
+}
+
+async function deleteChat() {
+  if (!confirm("Delete this chat and all its messages? This cannot be undone.")) return;
+  try {
+    await request(`/api/chats/${state.chatId}`, { method: "DELETE" });
+    location.href = "/";
+  } catch (error) {
+    showError(error.message, null);
+  }
+}
+
+// ---- start -----------------------------------------------------------------------------------------
+
+async function loadConversation() {
+  if (!state.chatId) return;
+  const { messages } = await getJSON(`/api/chats/${state.chatId}/messages`);
+  for (const message of messages) renderSaved(message);
+  // Catch-up starts after the last finished message; a reply still streaming arrives as a snapshot.
+  state.lastSeq = Math.max(0, ...messages.filter((m) => m.status !== "streaming").map((m) => m.seq));
+  els.messages.scrollTop = els.messages.scrollHeight;
+  connectSocket();
+}
+
+els.composer.addEventListener("submit", (event) => {
+  event.preventDefault();
+  sendText();
+});
+els.input.addEventListener("keydown", (event) => {
+  if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+    event.preventDefault();
+    sendText();
+  }
+});
+els.input.addEventListener("input", () => {
+  els.input.style.height = "auto";
+  els.input.style.height = `${Math.min(els.input.scrollHeight, 200)}px`;
+});
+els.stop.addEventListener("click", stop);
+els.mic.addEventListener("click", toggleRecording);
+els.upload.addEventListener("click", () => els.file.click());
+els.file.addEventListener("change", () => {
+  const file = els.file.files[0];
+  els.file.value = "";
+  if (file) sendAudio(file, file.name);
+});
+$("#new-chat").addEventListener("click", newChat);
+$("#rename-chat").addEventListener("click", renameChat);
+$("#delete-chat").addEventListener("click", deleteChat);
+$("#toggle-sidebar").addEventListener("click", () => layout.classList.toggle("show-sidebar"));
+window.addEventListener("offline", () => (els.offline.hidden = false));
+window.addEventListener("online", () => state.socket?.readyState === WebSocket.OPEN && (els.offline.hidden = true));
+
+Promise.all([loadSidebar(), loadConversation()]).catch((error) => showError(error.message, () => location.reload()));
+els.input.focus();
