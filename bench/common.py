@@ -21,8 +21,15 @@ ENV = {
     "SQLITE_PATH": str(WORKDIR / "bench.sqlite3"),
     "LOG_LEVEL": "WARNING",
     "DJANGO_ALLOWED_HOSTS": "127.0.0.1,localhost,testserver",
+    # The benchmarks are one user sending many turns: no rate limits.
+    "RATE_LIMIT_TURNS_PER_MINUTE": "0",
+    "RATE_LIMIT_CONCURRENT_STREAMS": "0",
+    # Prepared model weights are reused from the project's own cache.
+    "LOCAL_LLM_CACHE_DIR": str(ROOT / "var" / "models"),
+    "WHISPER_CACHE_DIR": str(ROOT / "var" / "models" / "whisper"),
 }
 os.environ.update({k: v for k, v in ENV.items() if k not in os.environ or k in ("APP_VAR_DIR", "SQLITE_PATH")})
+ENV = {**os.environ, **ENV}
 
 
 def setup_django() -> None:

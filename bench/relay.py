@@ -107,6 +107,7 @@ async def main() -> None:
     direct_body = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
     results: dict[str, dict[str, list[float]]] = {k: {"ttft": [], "gaps": []} for k in ("direct", "api", "v1")}
     event_ratio: list[float] = []
+    v1_ratio: list[float] = []
     try:
         for run in range(args.runs + 1):
             ttft, arr = await timed_stream(18431, "/v1/chat/completions", direct_body, b'{"content": "')
@@ -115,13 +116,21 @@ async def main() -> None:
                 {"message": "hi", "chatInstanceId": chats[run], "chatModelId": model.public_id},
                 b'"type":"token"', auth,
             )  # fmt: skip
+            ttft_v1, arr_v1 = await timed_stream(
+                18430, "/v1/chat/completions",
+                {"model": model.public_id, "stream": True, "messages": [{"role": "user", "content": "hi"}]},
+                b'{"content":"', auth,
+            )  # fmt: skip
             if run == 0:
                 continue  # warm-up: first connection, imports, pools
             results["direct"]["ttft"].append(ttft)
             results["direct"]["gaps"] += gaps(arr)
             results["api"]["ttft"].append(ttft_api)
             results["api"]["gaps"] += gaps(arr_api)
+            results["v1"]["ttft"].append(ttft_v1)
+            results["v1"]["gaps"] += gaps(arr_v1)
             event_ratio.append(len(arr_api) / TOKENS)
+            v1_ratio.append(len(arr_v1) / TOKENS)
         queries_500 = await count_queries(token, model.public_id, chats[-1])
         await sync_to_async(model.__class__.objects.filter(pk=model.pk).update)(base_url="http://127.0.0.1:18432/v1")
         queries_10 = await count_queries(token, model.public_id, chats[-2])
@@ -129,8 +138,9 @@ async def main() -> None:
         for proc in (server, upstream, small):
             proc.terminate()
 
-    direct, api = results["direct"], results["api"]
+    direct, api, v1 = results["direct"], results["api"], results["v1"]
     added_ttft = [a - d for a, d in zip(api["ttft"], direct["ttft"], strict=False)]
+    added_v1 = [a - d for a, d in zip(v1["ttft"], direct["ttft"], strict=False)]
     print(f"relay benchmark: {TOKENS} tokens, {DELAY * 1000:.0f} ms apart, {args.runs} runs, server={args.server}")
     print(f"  direct upstream TTFT ms      {summary(direct['ttft'])}")
     print(f"  /api/chat TTFT ms            {summary(api['ttft'])}")
@@ -139,6 +149,9 @@ async def main() -> None:
     print(f"  /api/chat inter-token gap ms {summary(api['gaps'])}")
     print(f"  added inter-token gap p99 ms {pct(api['gaps'], 99) - pct(direct['gaps'], 99):7.2f}   (goal <= 1)")
     print(f"  SSE token events / tokens sent: min {min(event_ratio):.3f} max {max(event_ratio):.3f}   (must be 1.0)")
+    print(f"  /v1/chat/completions (stateless) added TTFT ms {summary(added_v1)}   (goal p50 <= 2)")
+    print(f"  /v1 added inter-token gap p99 ms {pct(v1['gaps'], 99) - pct(direct['gaps'], 99):7.2f}")
+    print(f"  /v1 content chunks / tokens sent: min {min(v1_ratio):.3f} max {max(v1_ratio):.3f}   (must be 1.0)")
     print(f"  DB queries per turn: {queries_10} with 10 tokens, {queries_500} with 500 tokens")
 
 

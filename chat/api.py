@@ -15,6 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 
 from chat.db import run_db
 from chat.exceptions import BadRequest, ChatError, NotAuthenticated, PermissionDenied, RateLimited
+from chat.ratelimit import acquire_stream, check_turn_rate, subjects
 from chat.services import api_token_authenticate
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -54,6 +55,13 @@ async def authenticate(request: HttpRequest) -> AbstractBaseUser:
     if request.method not in SAFE_METHODS:
         _enforce_csrf(request)
     return user
+
+
+async def admit_turn(request: HttpRequest) -> Callable[[], Awaitable[None]]:
+    """Apply the turn limits to this caller; returns the release for its stream slot."""
+    keys = subjects(request.api_user, bearer_token(request))
+    await check_turn_rate(keys)
+    return await acquire_stream(keys)
 
 
 View = Callable[..., Awaitable[HttpResponse]]

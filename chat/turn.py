@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 import time
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -193,8 +193,14 @@ class TurnStream:
 
     _END = object()
 
-    def __init__(self, events: AsyncIterator[Event], control: runtime.TurnControl | None):
+    def __init__(
+        self,
+        events: AsyncIterator[Event],
+        control: runtime.TurnControl | None,
+        on_finish: Callable[[], Awaitable[None]] | None = None,
+    ):
         self.control = control
+        self._on_finish = on_finish
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._task = asyncio.create_task(self._pump(events))
         self._listener = None
@@ -213,6 +219,8 @@ class TurnStream:
             if self._listener is not None:
                 self._listener.cancel()
             self._queue.put_nowait(self._END)
+            if self._on_finish is not None:
+                await asyncio.shield(self._on_finish())
 
     async def next(self) -> Event | None:
         """The next event, or None once the turn is over."""
@@ -263,12 +271,13 @@ def start_turn(
     *,
     started: float,
     prelude: Iterable[Event] = (),
+    on_finish: Callable[[], Awaitable[None]] | None = None,
 ) -> TurnStream:
     """Start a new turn, or the replay of an earlier one, and return its stream of events."""
     if begun.replay:
-        return TurnStream(replay_turn(begun, options, prelude=prelude), None)
+        return TurnStream(replay_turn(begun, options, prelude=prelude), None, on_finish)
     control = runtime.TurnControl(begun.chat.public_id, begun.assistant_message.public_id)
-    return TurnStream(run_turn(begun, control, options, started=started, prelude=prelude), control)
+    return TurnStream(run_turn(begun, control, options, started=started, prelude=prelude), control, on_finish)
 
 
 async def _wait_finished(message: Message) -> Message:

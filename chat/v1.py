@@ -18,7 +18,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from django.views.decorators.csrf import csrf_exempt
 
 from chat import sse
-from chat.api import bearer_token, parse_json
+from chat.api import admit_turn, bearer_token, parse_json
 from chat.db import run_db
 from chat.events import Error
 from chat.exceptions import BadRequest, ChatError, NotAuthenticated, RateLimited
@@ -213,8 +213,13 @@ def _begin(user, parsed: CompletionRequest) -> tuple[TurnBegun, dict[str, Any]]:
 async def chat_completions_view(request: HttpRequest) -> HttpResponse:
     started = time.monotonic()
     parsed = parse_completion_request(parse_json(request))
-    begun, extra = await run_db(_begin, request.api_user, parsed)
-    turn = start_turn(begun, parsed.options, started=started)
+    release = await admit_turn(request)
+    try:
+        begun, extra = await run_db(_begin, request.api_user, parsed)
+    except BaseException:
+        await release()
+        raise
+    turn = start_turn(begun, parsed.options, started=started, on_finish=release)
     completion_id = "chatcmpl-" + begun.assistant_message.public_id.removeprefix("msg_")
     if parsed.stream:
         render = ChunkRenderer(completion_id, parsed.model, include_usage=parsed.include_usage, extra=extra)

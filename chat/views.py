@@ -11,7 +11,16 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from chat import broadcast, runtime, sse
-from chat.api import api_view, optional_str, parse_bool, parse_int, parse_json, parse_message, require_str
+from chat.api import (
+    admit_turn,
+    api_view,
+    optional_str,
+    parse_bool,
+    parse_int,
+    parse_json,
+    parse_message,
+    require_str,
+)
 from chat.db import run_db
 from chat.events import Error, MessageSaved
 from chat.exceptions import BadRequest, NotFound
@@ -195,15 +204,20 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     chat_id = require_str(body, "chatInstanceId")
     model_id = require_str(body, "chatModelId")
     client_message_id = optional_str(body, "clientMessageId")
-    begun = await run_db(
-        turn_begin,
-        user=request.api_user,
-        chat_id=chat_id,
-        model_id=model_id,
-        content=content,
-        client_message_id=client_message_id,
-    )
-    turn = start_turn(begun, TurnOptions(include_tokens=include_tokens), started=started)
+    release = await admit_turn(request)
+    try:
+        begun = await run_db(
+            turn_begin,
+            user=request.api_user,
+            chat_id=chat_id,
+            model_id=model_id,
+            content=content,
+            client_message_id=client_message_id,
+        )
+    except BaseException:
+        await release()
+        raise
+    turn = start_turn(begun, TurnOptions(include_tokens=include_tokens), started=started, on_finish=release)
     if stream:
         return sse_response(turn)
     return await collect_turn(turn, begun.user_message, begun.assistant_message)

@@ -230,3 +230,10 @@ TRANSCRIPTION_ENGINES = {
     "openai-whisper": "voice.transcription.openai_whisper.OpenAIWhisperEngine",
     "faster-whisper": "voice.transcription.faster.FasterWhisperEngine",
 }
+
+# --- Limits -----------------------------------------------------------------------------------------
+# Per user and per API token; 0 turns a limit off.
+RATE_LIMIT_TURNS_PER_MINUTE = env_int("RATE_LIMIT_TURNS_PER_MINUTE", 30)
+RATE_LIMIT_CONCURRENT_STREAMS = env_int("RATE_LIMIT_CONCURRENT_STREAMS", 4)
+# Per client address.
+RATE_LIMIT_LOGINS_PER_MINUTE = env_int("RATE_LIMIT_LOGINS_PER_MINUTE", 10)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("v1/chat/completions", v1.chat_completions_view, name="v1-chat-completions"),
     path("v1/audio/transcriptions", voice_v1.transcriptions_view, name="v1-transcriptions"),
     path("admin/", admin.site.urls),
+    path("accounts/login/", pages.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", pages.home, name="home"),
     path("c/<str:chat_id>/", pages.chat_page, name="chat-page"),

@@ -8,6 +8,7 @@ mkdir -p var
 export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(cat var/secret_key)}"
 .venv/bin/python manage.py migrate --noinput -v 0
 .venv/bin/python manage.py bootstrap
+.venv/bin/python manage.py interrupt_orphans
 .venv/bin/python manage.py prepare_local_model
 export LOCAL_LLM_PRELOAD="${LOCAL_LLM_PRELOAD:-1}"
 echo "Serving on http://${HOST:-127.0.0.1}:${PORT:-8000}"

@@ -17,3 +17,7 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 MEDIA_ROOT = VAR_DIR / "media"
 LLM_CONNECT_TIMEOUT = 2.0
 LLM_READ_TIMEOUT = 3.0
+# Limits are off for the suite and turned on by the tests of them.
+RATE_LIMIT_TURNS_PER_MINUTE = 0
+RATE_LIMIT_CONCURRENT_STREAMS = 0
+RATE_LIMIT_LOGINS_PER_MINUTE = 0

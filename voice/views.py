@@ -11,7 +11,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 
-from chat.api import api_view, optional_str, parse_bool, require_str
+from chat.api import admit_turn, api_view, optional_str, parse_bool, require_str
 from chat.db import run_db
 from chat.events import Transcription
 from chat.exceptions import BadRequest, NotFound
@@ -90,22 +90,28 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
     upload = uploaded_audio(request, "audio")
     user = request.api_user
 
-    begun = await run_db(
-        voice_turn_check, user=user, chat_id=chat_id, model_id=model_id, client_message_id=client_message_id
-    )
-    if begun is None:
-        transcript, recording = await transcribe_upload(upload, language=language)
+    release = await admit_turn(request)
+    try:
         begun = await run_db(
-            voice_turn_begin,
-            user=user,
-            chat_id=chat_id,
-            model_id=model_id,
-            transcript=transcript.text,
-            recording=recording,
-            client_message_id=client_message_id,
+            voice_turn_check, user=user, chat_id=chat_id, model_id=model_id, client_message_id=client_message_id
         )
+        if begun is None:
+            transcript, recording = await transcribe_upload(upload, language=language)
+            begun = await run_db(
+                voice_turn_begin,
+                user=user,
+                chat_id=chat_id,
+                model_id=model_id,
+                transcript=transcript.text,
+                recording=recording,
+                client_message_id=client_message_id,
+            )
+    except BaseException:
+        await release()
+        raise
     event = _transcription_event(begun.user_message)
-    turn = start_turn(begun, TurnOptions(include_tokens=include_tokens), started=started, prelude=[event])
+    options = TurnOptions(include_tokens=include_tokens)
+    turn = start_turn(begun, options, started=started, prelude=[event], on_finish=release)
     if stream:
         return sse_response(turn)
     response = await collect_turn(turn, begun.user_message, begun.assistant_message)

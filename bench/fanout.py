@@ -1,0 +1,112 @@
+"""Websocket fan-out: every saved message reaches every subscriber, across processes.
+
+    .venv/bin/python bench/fanout.py [--subscribers 1000] [--turns 20]
+
+Two daphne processes share Redis (channels_redis) and one database; the subscribers of one chat are split
+between them, and turns run through the first. In the same run, one process on the in-memory layer is the
+reference. It reports delivered / expected message_saved events (goal exactly 1.0) and the delivery
+latency from the message's commit (its completedAt) to its arrival at a subscriber (goal p99 <= 100 ms).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import time
+from datetime import datetime
+
+import httpx
+import websockets
+from common import pct, setup_django, start_server, start_upstream
+
+REDIS_URL = "redis://127.0.0.1:6379/3"
+
+
+def prepare():
+    from django.contrib.auth import get_user_model
+
+    from chat.models import ChatInstance, ChatModel
+    from chat.services import api_token_create
+
+    user = get_user_model().objects.create_user(f"fanout{time.time()}")
+    model = ChatModel.objects.create(name=f"fanout{time.time()}", base_url="http://127.0.0.1:18631/v1")
+    chat = ChatInstance.objects.create(owner=user, chat_model=model)
+    return api_token_create(user=user)[1], model.public_id, chat.public_id
+
+
+async def subscriber(url: str, received: list, ready: asyncio.Event, done: asyncio.Event) -> None:
+    async with websockets.connect(url, max_queue=None, open_timeout=60) as socket:
+        ready.set()
+        while not done.is_set():
+            try:
+                raw = await asyncio.wait_for(socket.recv(), 0.5)
+            except TimeoutError:
+                continue
+            now = time.time()
+            event = json.loads(raw)
+            if event["type"] == "message_saved":
+                committed = datetime.fromisoformat(event["message"]["completedAt"].replace("Z", "+00:00"))
+                received.append((event["message"]["id"], (now - committed.timestamp()) * 1000))
+
+
+async def run(ports: list[int], subscribers: int, turns: int) -> tuple[float, int, list[float]]:
+    from asgiref.sync import sync_to_async
+
+    token, model_id, chat_id = await sync_to_async(prepare)()
+    inboxes: list[list] = [[] for _ in range(subscribers)]
+    done = asyncio.Event()
+    readies, tasks = [], []
+    for index in range(subscribers):
+        port = ports[index % len(ports)]
+        ready = asyncio.Event()
+        readies.append(ready)
+        url = f"ws://127.0.0.1:{port}/ws/chats/{chat_id}/?token={token}"
+        tasks.append(asyncio.create_task(subscriber(url, inboxes[index], ready, done)))
+        if index % 50 == 49:
+            await asyncio.sleep(0.05)  # do not stampede the accept queue
+    await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
+    await asyncio.sleep(1)
+    async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}", timeout=60) as http:
+        for turn in range(turns):
+            body = {"message": f"turn {turn}", "chatInstanceId": chat_id, "chatModelId": model_id}
+            response = await http.post("/api/chat", json=body, headers={"Authorization": f"Bearer {token}"})
+            response.raise_for_status()
+    await asyncio.sleep(3)
+    done.set()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    expected = subscribers * turns * 2
+    delivered = sum(len({message for message, _ in inbox}) for inbox in inboxes)
+    duplicates = sum(len(inbox) for inbox in inboxes) - delivered
+    return delivered / expected, duplicates, [latency for inbox in inboxes for _, latency in inbox]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--subscribers", type=int, default=1000)
+    parser.add_argument("--turns", type=int, default=20)
+    args = parser.parse_args()
+    setup_django()
+    upstream = start_upstream(5, 0.0, 18631)
+    print(f"fan-out benchmark: {args.subscribers} subscribers on one chat, {args.turns} turns "
+          f"({args.subscribers * args.turns * 2} message_saved expected)")  # fmt: skip
+    try:
+        for label, env, ports in (
+            ("in-memory layer, 1 process", {}, [18640]),
+            ("Redis layer, 2 processes", {"REDIS_URL": REDIS_URL}, [18641, 18642]),
+        ):
+            servers = [start_server("daphne", port, extra_env=env) for port in ports]
+            try:
+                ratio, duplicates, latencies = asyncio.run(run(ports, args.subscribers, args.turns))
+            finally:
+                for server in servers:
+                    server.terminate()
+            print(f"  {label:28} delivered/expected {ratio:.4f}  duplicates {duplicates}  "
+                  f"latency p50 {pct(latencies, 50):6.1f} ms  p99 {pct(latencies, 99):6.1f} ms  "
+                  "(goal 1.0, p99 <= 100 ms)")  # fmt: skip
+    finally:
+        upstream.terminate()
+
+
+if __name__ == "__main__":
+    main()

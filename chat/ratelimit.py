@@ -1,0 +1,86 @@
+"""Rate limits on the cache (Redis in production): turns per minute, streams at once, sign-in attempts.
+
+Counters use the cache's atomic ``add``/``incr``, so they stay correct under concurrency and across server
+processes when the cache is Redis. A limit of 0 turns it off.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Awaitable, Callable
+
+from django.conf import settings
+from django.core.cache import cache
+
+from chat.exceptions import RateLimited
+
+STREAM_SLOT_TTL = 3600  # a crashed process cannot hold a slot longer than this
+
+
+def subjects(user, raw_token: str | None) -> list[str]:
+    """What a request is counted against: its user, and its API token when it has one."""
+    keys = [f"user:{user.pk}"]
+    if raw_token:
+        keys.append("token:" + hashlib.sha256(raw_token.encode()).hexdigest()[:20])
+    return keys
+
+
+async def _incr(key: str, ttl: int) -> int:
+    if await cache.aadd(key, 1, ttl):
+        return 1
+    try:
+        return await cache.aincr(key)
+    except ValueError:  # expired between add and incr
+        await cache.aadd(key, 1, ttl)
+        return 1
+
+
+async def check_turn_rate(keys: list[str]) -> None:
+    """At most RATE_LIMIT_TURNS_PER_MINUTE turns per user and per token, in fixed one-minute windows."""
+    limit = settings.RATE_LIMIT_TURNS_PER_MINUTE
+    if not limit:
+        return
+    window = int(time.time() // 60)
+    for key in keys:
+        if await _incr(f"rl:turns:{key}:{window}", 61) > limit:
+            retry = 60 - int(time.time() % 60)
+            raise RateLimited(
+                f"Too many messages: the limit is {limit} a minute. Try again in {retry} seconds.", retry_after=retry
+            )
+
+
+async def acquire_stream(keys: list[str]) -> Callable[[], Awaitable[None]]:
+    """Take one of RATE_LIMIT_CONCURRENT_STREAMS slots per user and token; returns the release function."""
+    limit = settings.RATE_LIMIT_CONCURRENT_STREAMS
+    taken: list[str] = []
+
+    async def release() -> None:
+        for key in taken:
+            try:
+                await cache.adecr(key)
+            except ValueError:
+                pass
+        taken.clear()
+
+    if not limit:
+        return release
+    for subject in keys:
+        key = f"rl:streams:{subject}"
+        taken.append(key)
+        if await _incr(key, STREAM_SLOT_TTL) > limit:
+            await release()
+            raise RateLimited(
+                f"Too many replies streaming at once (the limit is {limit}). Wait for one to finish.", retry_after=2
+            )
+    return release
+
+
+def check_login_rate(ip: str) -> int | None:
+    """Sign-in attempts per client address and minute; returns seconds to wait when over the limit."""
+    limit = settings.RATE_LIMIT_LOGINS_PER_MINUTE
+    if not limit:
+        return None
+    key = f"rl:login:{ip}:{int(time.time() // 60)}"
+    count = 1 if cache.add(key, 1, 61) else cache.incr(key)
+    return 60 - int(time.time() % 60) if count > limit else None
