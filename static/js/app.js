@@ -79,7 +79,8 @@ function appendThinking(node, text) {
 }
 
 function badge(node, text, kind) {
-  node.querySelector(".who").append(el("span", `badge ${kind}`, text));
+  const who = node.querySelector(".who");
+  if (!who.querySelector(`.badge.${kind}`)) who.append(el("span", `badge ${kind}`, text));
 }
 
 function detailsLine(message) {
@@ -396,8 +397,9 @@ function connectSocket() {
 function onLive(event) {
   switch (event.type) {
     case "message_saved":
-      if (event.message.seq > state.lastSeq || !state.nodes.has(event.message.id)) renderSaved(event.message);
-      else if (state.nodes.get(event.message.id).classList.contains("streaming")) renderSaved(event.message);
+      // A saved message never changes again, so rendering it twice is harmless, and the socket's copy may
+      // arrive after this tab's own stream has already finished.
+      renderSaved(event.message);
       break;
     case "stream_start":
       if (!state.own.has(event.messageId)) {
