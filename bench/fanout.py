@@ -3,7 +3,7 @@
     .venv/bin/python bench/fanout.py [--subscribers 1000] [--turns 20]
 
 Two daphne processes share Redis (channels_redis) and one database; the subscribers of one chat are split
-between them, and turns run through the first. In the same run, one process on the in-memory layer is the
+between them, and turns run through the first, one a second. In the same run, one process on the in-memory layer is the
 reference. It reports delivered / expected message_saved events (goal exactly 1.0) and the delivery
 latency from the message's commit (its completedAt) to its arrival at a subscriber (goal p99 <= 100 ms).
 """
@@ -21,6 +21,7 @@ import websockets
 from common import pct, setup_django, start_server, start_upstream
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
+PACE = 1.0  # seconds between turns: a chat is one conversation, not a firehose
 
 
 def prepare():
@@ -72,6 +73,7 @@ async def run(ports: list[int], subscribers: int, turns: int) -> tuple[float, in
             body = {"message": f"turn {turn}", "chatInstanceId": chat_id, "chatModelId": model_id}
             response = await http.post("/api/chat", json=body, headers={"Authorization": f"Bearer {token}"})
             response.raise_for_status()
+            await asyncio.sleep(PACE)
     await asyncio.sleep(3)
     done.set()
     await asyncio.gather(*tasks, return_exceptions=True)

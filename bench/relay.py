@@ -61,10 +61,20 @@ def prepare(upstream_url: str, chats: int):
     return model, token, ids
 
 
-async def count_queries(token: str, model_id: str, chat_id: str) -> int:
-    """Queries one streamed turn makes (after a warm-up turn), counted on every thread of this process."""
+async def count_queries(model_id: str, chat_id: str) -> int:
+    """Queries one streamed turn makes (after a warm-up turn), counted on every thread of this process.
+
+    A fresh token is used: a token's last-used time is written at most once a minute, on its first use here.
+    """
+    from asgiref.sync import sync_to_async
     from django.db.backends import utils
     from django.test import AsyncClient
+
+    from chat.models import ChatInstance
+    from chat.services import api_token_create
+
+    chat = await ChatInstance.objects.select_related("owner").aget(public_id=chat_id)
+    token = (await sync_to_async(api_token_create)(user=chat.owner))[1]
 
     counter = {"n": 0}
     original = utils.CursorWrapper._execute_with_wrappers
@@ -92,7 +102,7 @@ async def count_queries(token: str, model_id: str, chat_id: str) -> int:
 
 async def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runs", type=int, default=15)
+    parser.add_argument("--runs", type=int, default=10)
     parser.add_argument("--server", default="daphne")
     args = parser.parse_args()
 
@@ -131,9 +141,9 @@ async def main() -> None:
             results["v1"]["gaps"] += gaps(arr_v1)
             event_ratio.append(len(arr_api) / TOKENS)
             v1_ratio.append(len(arr_v1) / TOKENS)
-        queries_500 = await count_queries(token, model.public_id, chats[-1])
+        queries_500 = await count_queries(model.public_id, chats[-1])
         await sync_to_async(model.__class__.objects.filter(pk=model.pk).update)(base_url="http://127.0.0.1:18432/v1")
-        queries_10 = await count_queries(token, model.public_id, chats[-2])
+        queries_10 = await count_queries(model.public_id, chats[-2])
     finally:
         for proc in (server, upstream, small):
             proc.terminate()

@@ -5,6 +5,7 @@ Group names use only ``[A-Za-z0-9-_.]`` and stay under 100 characters, as ``chan
 
 from __future__ import annotations
 
+import json
 import logging
 from typing import Any
 
@@ -33,14 +34,21 @@ async def _send(group: str, message: dict[str, Any]) -> None:
         logger.exception("group_send to %s failed", group)
 
 
+def frame(payload: dict[str, Any]) -> str:
+    """The websocket text of an event, encoded once here rather than once per subscriber."""
+    return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
+
+
 async def push_message_saved(chat_id: str, message: dict[str, Any]) -> None:
     """Tell every open tab that a message was saved (after its transaction committed)."""
-    await _send(chat_group(chat_id), {"type": "chat.message_saved", "message": message})
+    text = frame({"type": "message_saved", "message": message})
+    await _send(chat_group(chat_id), {"type": "chat.message_saved", "seq": message["seq"], "id": message["id"],
+                                      "frame": text})  # fmt: skip
 
 
 async def push_stream_event(chat_id: str, event: dict[str, Any]) -> None:
     """Live progress of a streaming reply: ``stream_start``, batched ``token``s and ``stream_end``."""
-    await _send(chat_group(chat_id), {"type": "chat.stream_event", "event": event})
+    await _send(chat_group(chat_id), {"type": "chat.stream_event", "event": event, "frame": frame(event)})
 
 
 async def request_stop(chat_id: str, message_id: str) -> None:

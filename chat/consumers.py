@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -56,7 +55,8 @@ class ChatConsumer(AsyncWebsocketConsumer):
             return
         await self.accept()
         for message in missed:
-            await self._send_message(message)
+            await self._send_message(message["seq"], message["id"], broadcast.frame({"type": "message_saved",
+                                                                                   "message": message}))  # fmt: skip
         snapshot = await get_store().snapshot(self.chat_id)
         if snapshot is not None:
             message_id, content = snapshot
@@ -82,29 +82,32 @@ class ChatConsumer(AsyncWebsocketConsumer):
             await self.send(text_data="pong")
 
     async def _send_json(self, payload: dict[str, Any]) -> None:
-        await self.send(text_data=json.dumps(payload, ensure_ascii=False, separators=(",", ":")))
+        await self.send(text_data=broadcast.frame(payload))
 
-    async def _send_message(self, message: dict[str, Any]) -> None:
-        if message["seq"] <= self.last_seq:
-            return
-        self.last_seq = message["seq"]
-        self.live_offsets.pop(message["id"], None)
-        await self._send_json({"type": "message_saved", "message": message})
+    async def _send_message(self, seq: int, message_id: str, text: str) -> None:
+        if seq <= self.last_seq:
+            return  # Already sent (the seam between catch-up and live pushes).
+        self.last_seq = seq
+        self.live_offsets.pop(message_id, None)
+        await self.send(text_data=text)
 
     async def chat_message_saved(self, event: dict[str, Any]) -> None:
-        await self._send_message(event["message"])
+        await self._send_message(event["seq"], event["id"], event["frame"])
 
     async def chat_stream_event(self, event: dict[str, Any]) -> None:
         payload = event["event"]
         if payload["type"] != "token":
             if payload["type"] == "stream_start":
                 self.live_offsets[payload["messageId"]] = 0
-            await self._send_json(payload)
+            await self.send(text_data=event["frame"])
             return
         message_id, content, offset = payload["messageId"], payload["content"], payload["offset"]
         start = max(self.live_offsets.get(message_id, offset), offset)
         if start >= offset + len(content):
             return  # Already part of the snapshot this tab received.
         self.live_offsets[message_id] = offset + len(content)
+        if start == offset:
+            await self.send(text_data=event["frame"])
+            return
         fresh = content[start - offset :]
         await self._send_json({"type": "token", "messageId": message_id, "content": fresh, "offset": start})

@@ -49,7 +49,11 @@ class MemoryStore:
 
 
 class RedisStore:
-    """Snapshots in Redis, so a tab that lands on another process still sees the reply growing."""
+    """Snapshots in Redis, so a tab that lands on another process still sees the reply growing.
+
+    Two keys per chat, the streaming message's id and its text so far, so a snapshot is one MGET.
+    The pool blocks briefly when busy rather than failing: a burst of reconnecting tabs must not error.
+    """
 
     def __init__(self, url: str) -> None:
         import redis.asyncio as redis
@@ -62,32 +66,30 @@ class RedisStore:
     def client(self) -> Any:
         loop_id = id(asyncio.get_running_loop())
         if loop_id not in self._clients:
-            self._clients[loop_id] = self._redis.from_url(self._url)
+            pool = self._redis.BlockingConnectionPool.from_url(
+                self._url, max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=10
+            )
+            self._clients[loop_id] = self._redis.Redis(connection_pool=pool)
         return self._clients[loop_id]
 
     async def begin(self, chat_id: str, message_id: str) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
-            pipe.set(f"live:chat:{chat_id}", message_id, ex=SNAPSHOT_TTL)
-            pipe.set(f"live:msg:{message_id}", "", ex=SNAPSHOT_TTL)
+            pipe.set(f"live:{chat_id}:id", message_id, ex=SNAPSHOT_TTL)
+            pipe.set(f"live:{chat_id}:text", "", ex=SNAPSHOT_TTL)
             await pipe.execute()
 
     async def append(self, chat_id: str, message_id: str, text: str) -> None:
-        await self.client.append(f"live:msg:{message_id}", text.encode())
+        await self.client.append(f"live:{chat_id}:text", text.encode())
 
     async def end(self, chat_id: str, message_id: str) -> None:
-        key = f"live:chat:{chat_id}"
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(f"live:msg:{message_id}")
-            pipe.get(key)
-            _, active = await pipe.execute()
+        active = await self.client.get(f"live:{chat_id}:id")
         if active is not None and active.decode() == message_id:
-            await self.client.delete(key)
+            await self.client.delete(f"live:{chat_id}:id", f"live:{chat_id}:text")
 
     async def snapshot(self, chat_id: str) -> tuple[str, str] | None:
-        message_id = await self.client.get(f"live:chat:{chat_id}")
+        message_id, content = await self.client.mget(f"live:{chat_id}:id", f"live:{chat_id}:text")
         if message_id is None:
             return None
-        content = await self.client.get(f"live:msg:{message_id.decode()}")
         return message_id.decode(), (content or b"").decode(errors="replace")
 
 

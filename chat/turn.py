@@ -286,8 +286,10 @@ async def _wait_finished(message: Message) -> Message:
     if control is not None:
         await control.done.wait()
     deadline = time.monotonic() + settings.LLM_READ_TIMEOUT * 2
+    chat = message.chat
     while True:
         await run_db(message.refresh_from_db)
+        message.chat = chat  # refresh_from_db drops cached relations; serializing needs this one
         if message.status != Message.Status.STREAMING or time.monotonic() > deadline:
             return message
         await asyncio.sleep(0.2)

