@@ -192,3 +192,12 @@ async def test_client_disconnect_saves_interrupted(daphne_server, token, chat, l
     assert seen.tokens_sent < 300 and not seen.completed
     # The upstream saw the close within a few token intervals of the client hanging up.
     assert seen.closed_by_client_at - closed_at < 0.5
+
+
+async def test_heartbeat_comment_during_a_long_silence(api, chat, llm, settings):
+    settings.CHAT_HEARTBEAT_SECONDS = 0.1
+    llm.script(tokens=["late"], first_delay=0.5)
+    events, pieces = await read_stream(await post_turn(api, chat))
+    assert b": keep-alive\n\n" in pieces
+    assert events[-1]["type"] == "stream_end"
+    assert "".join(e["content"] for e in events if e["type"] == "token") == "late"

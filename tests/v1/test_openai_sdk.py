@@ -199,3 +199,18 @@ async def test_v1_turn_is_pushed_to_open_tabs(daphne_server, token, chat, llm):
                 saved.append(event["message"])
     assert [m["role"] for m in saved] == ["user", "assistant"]
     assert await sync_to_async(Message.objects.filter(chat=chat).count)() == 2
+
+
+async def test_stateless_requests_can_be_logged_as_conversations(api, chat_model, llm, settings):
+    settings.OPENAI_API_LOG_CONVERSATIONS = True
+    body = {"model": "test-model", "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "first"}, {"role": "assistant", "content": "ok"},
+        {"role": "user", "content": "second"}]}  # fmt: skip
+    response = await api.post("/v1/chat/completions", body, content_type="application/json")
+    assert response.status_code == 200
+    chat_id = response.json()["chat_instance_id"]
+    stored = [(m.role, m.content) async for m in Message.objects.filter(chat__public_id=chat_id).order_by("seq")]
+    assert stored == [("user", "first"), ("assistant", "ok"), ("user", "second"), ("assistant", "Hello, world!")]
+    # The client's own list went upstream as given.
+    assert llm.chat_requests[-1].body["messages"][0] == {"role": "system", "content": "Be brief."}
