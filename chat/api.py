@@ -17,6 +17,7 @@ from chat.db import run_db
 from chat.exceptions import BadRequest, ChatError, NotAuthenticated, PermissionDenied, RateLimited
 from chat.ratelimit import acquire_stream, check_turn_rate, subjects
 from chat.services import api_token_authenticate
+from chat.shutdown import draining
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
@@ -59,6 +60,8 @@ async def authenticate(request: HttpRequest) -> AbstractBaseUser:
 
 async def admit_turn(request: HttpRequest) -> Callable[[], Awaitable[None]]:
     """Apply the turn limits to this caller; returns the release for its stream slot."""
+    if draining():
+        raise ChatError("The server is restarting. Try again in a moment.", code="shutting_down", status=503)
     keys = subjects(request.api_user, bearer_token(request))
     await check_turn_rate(keys)
     return await acquire_stream(keys)

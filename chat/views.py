@@ -35,6 +35,7 @@ from chat.services import (
     messages_interrupt_orphans,
     turn_begin,
 )
+from chat.shutdown import draining
 from chat.turn import TurnOptions, TurnStream, start_turn
 
 
@@ -256,5 +257,7 @@ async def readyz(request: HttpRequest) -> JsonResponse:
         from chat.llm.local import default_loaded
 
         checks["local_model"] = "ok" if await asyncio.to_thread(default_loaded) else "loading"
+    if draining():
+        checks["server"] = "shutting down"
     ok = all(value == "ok" for value in checks.values())
     return JsonResponse({"status": "ok" if ok else "unavailable", "checks": checks}, status=200 if ok else 503)

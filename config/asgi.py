@@ -23,4 +23,6 @@ if settings.LOCAL_LLM_PRELOAD:
 
     preload_default()
 
-application = ProtocolTypeRouter({"http": http_app, "websocket": websocket_application})
+from chat.shutdown import GracefulShutdown  # noqa: E402
+
+application = GracefulShutdown(ProtocolTypeRouter({"http": http_app, "websocket": websocket_application}))

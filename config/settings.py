@@ -238,6 +238,9 @@ TRANSCRIPTION_ENGINES = {
     "faster-whisper": "voice.transcription.faster.FasterWhisperEngine",
 }
 
+# Seconds running replies get to finish after SIGTERM before they are stopped and saved as interrupted.
+SHUTDOWN_GRACE_SECONDS = env_float("SHUTDOWN_GRACE_SECONDS", 30.0)
+
 # --- Limits -----------------------------------------------------------------------------------------
 # Per user and per API token; 0 turns a limit off.
 RATE_LIMIT_TURNS_PER_MINUTE = env_int("RATE_LIMIT_TURNS_PER_MINUTE", 30)
