@@ -19,12 +19,14 @@ pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 async def stream_turn(server, token, chat) -> list[dict]:
     body = {"message": "hi", "chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id}
     events = []
-    async with httpx.AsyncClient(base_url=server.url, timeout=30) as http:
-        async with http.stream("POST", "/api/chat?stream=true", json=body,
-                               headers={"Authorization": f"Bearer {token}"}) as response:  # fmt: skip
-            async for line in response.aiter_lines():
-                if line.startswith("data: "):
-                    events.append(json.loads(line[6:]))
+    headers = {"Authorization": f"Bearer {token}"}
+    async with (
+        httpx.AsyncClient(base_url=server.url, timeout=30) as http,
+        http.stream("POST", "/api/chat?stream=true", json=body, headers=headers) as response,
+    ):
+        async for line in response.aiter_lines():
+            if line.startswith("data: "):
+                events.append(json.loads(line[6:]))
     return events
 
 

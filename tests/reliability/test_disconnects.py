@@ -1,0 +1,135 @@
+"""R1: clients killed at random points mid-stream. Nothing is lost and nothing leaks.
+
+The server runs in this process (uvicorn on a thread of its own, the real ASGI app) so that its event loop,
+its upstream connection pool and its database connections can be counted afterwards.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import threading
+import time
+
+import pytest
+import uvicorn
+from asgiref.sync import sync_to_async
+from django.db import connection
+
+from chat.llm.openai import OpenAIProvider
+from chat.models import ChatInstance, Message
+from tests.support.server import free_port
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+CLIENTS = int(os.environ.get("R1_CLIENTS", "30"))  # the benchmark scale is 100
+TOKENS, DELAY = 200, 0.02
+
+
+def _postgres_connections() -> tuple[int, int] | None:
+    """Server connections to the test database, and how many of the pool's are checked out (in use)."""
+    if connection.vendor != "postgresql":
+        return None
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database()")
+        total = cursor.fetchone()[0]
+    stats = connection.pool.get_stats() if connection.pool else {}
+    return total, stats.get("pool_size", 0) - stats.get("pool_available", 0)
+
+
+async def hang_up_at_random(port: int, token: str, chat: ChatInstance, rng: random.Random) -> dict:
+    message = f"go {chat.public_id}"
+    body = json.dumps({"message": message, "chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id})
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"POST /api/chat?stream=true HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\n\r\n{body}".encode()
+    )
+    wanted = rng.randint(1, TOKENS - 20)
+    received = b""
+    while received.count(b'"type":"token"') < wanted:
+        chunk = await reader.read(65536)
+        if not chunk:
+            break
+        received += chunk
+    writer.transport.abort()
+    tokens = "".join(
+        json.loads(line[6:])["content"]
+        for line in received.decode(errors="ignore").split("\n")
+        if line.startswith('data: {"type":"token"')
+    )
+    return {"chat": chat.pk, "message": message, "seen": tokens, "closed_at": time.monotonic()}
+
+
+async def test_r1_clients_killed_mid_stream(token, user, chat_model, llm):
+    llm.default.tokens, llm.default.delay = [f"t{i} " for i in range(TOKENS)], DELAY
+    chats = [await ChatInstance.objects.acreate(owner=user, chat_model=chat_model) for _ in range(CLIENTS)]
+    before_db = await sync_to_async(_postgres_connections)()
+    ready = threading.Event()
+    holder = {}
+
+    def serve():
+        from config.asgi import application
+
+        async def main():
+            holder["loop"] = asyncio.get_running_loop()
+            config = uvicorn.Config(application, port=holder["port"], log_level="warning", lifespan="off")
+            holder["server"] = uvicorn.Server(config)
+            ready.set()
+            await holder["server"].serve()
+
+        asyncio.run(main())
+
+    holder["port"] = free_port()
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    ready.wait(10)
+    while not holder["server"].started:
+        await asyncio.sleep(0.02)
+    loop = holder["loop"]
+
+    def on_server(coroutine_fn):
+        return asyncio.wrap_future(asyncio.run_coroutine_threadsafe(coroutine_fn(), loop))
+
+    async def task_count():
+        return len(asyncio.all_tasks())
+
+    try:
+        baseline_tasks = await on_server(task_count)
+        rng = random.Random(7)
+        started = time.monotonic()
+        results = await asyncio.gather(*(hang_up_at_random(holder["port"], token, c, rng) for c in chats))
+        # Every reply is saved as interrupted, with exactly the tokens that reached the client (or more).
+        deadline = time.monotonic() + 10
+        while await Message.objects.filter(status="streaming").aexists() and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        replies = {m.chat_id: m async for m in Message.objects.filter(role="assistant")}
+        for result in results:
+            reply = replies[result["chat"]]
+            assert reply.status == "interrupted" and reply.finish_reason == "client_disconnected"
+            assert reply.content.startswith(result["seen"]) and reply.content
+        # The upstream saw every connection closed within about one token interval of the hang-up.
+        assert llm.wait_for(lambda: all(r.closed_by_client_at for r in llm.chat_requests), 5)
+        upstream = {r.body["messages"][-1]["content"]: r for r in llm.chat_requests}
+        worst = max(upstream[res["message"]].closed_by_client_at - res["closed_at"] for res in results)
+        await asyncio.sleep(0.5)
+        leaked = await on_server(task_count) - baseline_tasks
+        pools = [p for (loop_id, _), p in OpenAIProvider._instances.items() if loop_id == id(loop)]
+        open_upstream = sum(len(p.client._transport._pool.connections) for p in pools)
+        after_db = await sync_to_async(_postgres_connections)()
+        print(f"\nR1: {CLIENTS} clients hung up at random in {time.monotonic() - started:.1f} s; "
+              f"all {len(results)} partial replies saved interrupted; upstream closed within "
+              f"{worst * 1000:.0f} ms of the hang-up (token interval {DELAY * 1000:.0f} ms); leaked tasks {leaked}; "
+              f"open upstream connections {open_upstream}; database connections {before_db} -> {after_db}")  # fmt: skip
+        assert worst < DELAY * 5  # one token interval, plus scheduling slack on a 2-core machine
+        assert leaked == 0
+        assert open_upstream == 0
+        assert llm.open_connections == 0
+        if before_db is not None:
+            # Idle connections may stay pooled for a while; none may stay checked out.
+            assert after_db[1] <= before_db[1]
+    finally:
+        holder["server"].should_exit = True
+        thread.join(10)
