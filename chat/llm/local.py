@@ -27,8 +27,6 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-# Generation and loading threads; generations still run one at a time per model (see ``_generate_lock``).
-_executor = ThreadPoolExecutor(max_workers=4, thread_name_prefix="llama")
 _DONE = object()
 
 
@@ -41,6 +39,10 @@ class LocalProvider(LLMProvider):
         self._llm: Any = None
         self._load_lock = threading.Lock()
         self._generate_lock = threading.Lock()
+        # Every load and generation of this model runs on this one thread: llama.cpp's OpenMP workers belong
+        # to the calling thread, and a second calling thread leaves the first one's workers spinning (a third
+        # slower). One thread also makes "one generation at a time" a queue rather than a scramble.
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{path.stem[:20]}")
         self._waiting = 0  # turns generating or queued for this model
         self.load_seconds: float | None = None
 
@@ -88,7 +90,7 @@ class LocalProvider(LLMProvider):
             return self._llm
 
     async def aload(self) -> None:
-        await asyncio.get_running_loop().run_in_executor(_executor, self.load)
+        await asyncio.get_running_loop().run_in_executor(self._thread, self.load)
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         loop = asyncio.get_running_loop()
@@ -100,7 +102,7 @@ class LocalProvider(LLMProvider):
         try:
             if queued:
                 yield LLMChunk(status="waiting for the model…")
-            loop.run_in_executor(_executor, self._generate, request, queue, loop, stop)
+            loop.run_in_executor(self._thread, self._generate, request, queue, loop, stop)
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, Exception):
                     raise item
@@ -165,7 +167,8 @@ def preload_default() -> None:
 
     def load() -> None:
         try:
-            LocalProvider.for_path(resolve_gguf()).load()
+            provider = LocalProvider.for_path(resolve_gguf())
+            provider._thread.submit(provider.load).result()
         except LLMError as error:
             logger.error("The local model could not be loaded: %s (%s)", error.message, error.detail)
 
