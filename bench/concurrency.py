@@ -1,0 +1,163 @@
+"""Many paced streams through ONE server process pinned to one core.
+
+    .venv/bin/python bench/concurrency.py [--steps 100,200,400,600] [--seconds 5]
+
+The server runs on core 0 (taskset); the test upstream (20 tokens/s per stream) and this load generator run
+on core 1. At each step it opens that many streams at once through `/api/chat` and reports the added
+inter-token gap (p50/p99, against the upstream's 50 ms), time to first token p99, server CPU per relayed
+event, memory per open stream, and the largest step that keeps the added p99 gap within 50 ms. It runs the
+product under daphne and under uvicorn, and a bare Starlette relay of the same upstream as the floor.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import subprocess
+import sys
+import time
+
+from common import ROOT, pct, setup_django, start_server, start_upstream
+
+INTERVAL = 0.05  # 20 tokens/s per stream
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(pid: int) -> float:
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICKS
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as handle:
+        for line in handle:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+async def one_stream(port: int, token: str, model_id: str, chat_id: str, stagger: float) -> tuple[float, list[float]]:
+    await asyncio.sleep(stagger)
+    body = json.dumps({"message": "go", "chatInstanceId": chat_id, "chatModelId": model_id}).encode()
+    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    writer.write(
+        f"POST /api/chat?stream=true HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+        f"Content-Type: application/json\r\nContent-Length: {len(body)}\r\nConnection: close\r\n\r\n".encode()
+        + body
+    )
+    started = time.perf_counter()
+    arrivals, tail = [], b""
+    while chunk := await reader.read(65536):
+        now = time.perf_counter() - started
+        window = tail + chunk
+        arrivals += [now] * window.count(b'"type":"token"')
+        tail = chunk[-16:]
+    writer.close()
+    return (arrivals[0] if arrivals else float("nan")), arrivals
+
+
+async def step(port: int, pid: int, token: str, model_id: str, chats: list[str]) -> dict:
+    cpu_before, rss_before = cpu_seconds(pid), rss_mb(pid)
+    peak = [rss_before]
+
+    async def sample():
+        while True:
+            peak[0] = max(peak[0], rss_mb(pid))
+            await asyncio.sleep(0.2)
+
+    sampler = asyncio.create_task(sample())
+    results = await asyncio.gather(
+        *(one_stream(port, token, model_id, chat, i / len(chats)) for i, chat in enumerate(chats))
+    )
+    sampler.cancel()
+    cpu = cpu_seconds(pid) - cpu_before
+    gaps = [b - a - INTERVAL for _, arr in results for a, b in zip(arr, arr[1:], strict=False)]
+    events = sum(len(arr) for _, arr in results)
+    return {
+        "streams": len(chats),
+        "gap_p50": pct(gaps, 50) * 1000,
+        "gap_p99": pct(gaps, 99) * 1000,
+        "ttft_p99": pct([t for t, _ in results], 99) * 1000,
+        "cpu_us_per_event": cpu / max(events, 1) * 1e6,
+        "mb_per_stream": (peak[0] - rss_before) / len(chats),
+        "events": events,
+    }
+
+
+def prepare(total: int):
+    from django.contrib.auth import get_user_model
+
+    from chat.models import ChatInstance, ChatModel
+    from chat.services import api_token_create
+
+    user = get_user_model().objects.create_user(f"load{time.time()}")
+    model = ChatModel.objects.create(name=f"load{time.time()}", base_url="http://127.0.0.1:18931/v1")
+    chats = ChatInstance.objects.bulk_create(ChatInstance(owner=user, chat_model=model) for _ in range(total))
+    return api_token_create(user=user)[1], model.public_id, [c.public_id for c in chats]
+
+
+def start_starlette(port: int) -> subprocess.Popen | None:
+    try:
+        import starlette  # noqa: F401
+    except ImportError:
+        return None
+    import httpx
+
+    cmd = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "bench.starlette_relay:app", "--port", str(port),
+           "--no-access-log", "--log-level", "warning"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return proc
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--steps", default="100,200,400,600")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each stream")
+    args = parser.parse_args()
+    steps = [int(s) for s in args.steps.split(",")]
+    os.sched_setaffinity(0, {1})  # the load generator on core 1
+    setup_django()
+    tokens = int(args.seconds / INTERVAL)
+    upstream = start_upstream(tokens, INTERVAL, 18931, cpu=1)
+    token, model_id, chats = prepare(sum(steps) * 3)
+    print(f"concurrency benchmark: streams of {tokens} tokens at 20 tokens/s; server pinned to core 0")
+    print(f"  {'server':10} {'streams':>7} {'gap p50':>8} {'gap p99':>8} {'TTFT p99':>9} {'CPU µs/event':>13} "
+          f"{'MB/stream':>9}")  # fmt: skip
+    try:
+        for kind, port in (("daphne", 18910), ("uvicorn", 18911), ("starlette", 18912)):
+            server = start_starlette(port) if kind == "starlette" else start_server(kind, port, cpu=0)
+            if server is None:
+                print(f"  {kind:10} skipped (pip install starlette to measure the floor)")
+                continue
+            best = 0
+            try:
+                for count in steps:
+                    batch, chats = chats[:count], chats[count:]
+                    result = asyncio.run(step(port, server.pid, token, model_id, batch))
+                    if result["gap_p99"] <= 50:
+                        best = count
+                    print(f"  {kind:10} {count:7d} {result['gap_p50']:7.1f}ms {result['gap_p99']:7.1f}ms "
+                          f"{result['ttft_p99']:8.0f}ms {result['cpu_us_per_event']:13.0f} "
+                          f"{result['mb_per_stream']:9.2f}")  # fmt: skip
+                    time.sleep(1)
+            finally:
+                server.terminate()
+                server.wait(10)
+            print(
+                f"  {kind:10} most streams per core with added p99 gap <= 50 ms: {best or 'fewer than ' + str(steps[0])}"
+            )
+    finally:
+        upstream.terminate()
+
+
+if __name__ == "__main__":
+    main()
