@@ -152,9 +152,8 @@ def main() -> None:
             finally:
                 server.terminate()
                 server.wait(10)
-            print(
-                f"  {kind:10} most streams per core with added p99 gap <= 50 ms: {best or 'fewer than ' + str(steps[0])}"
-            )
+            held = best or f"fewer than {steps[0]}"
+            print(f"  {kind:10} most streams per core with added p99 gap <= 50 ms: {held}")
     finally:
         upstream.terminate()
 
