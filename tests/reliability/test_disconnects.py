@@ -125,8 +125,7 @@ async def test_r1_clients_killed_mid_stream(token, user, chat_model, llm):
               f"open upstream connections {open_upstream}; database connections {before_db} -> {after_db}")  # fmt: skip
         assert worst < DELAY * 5  # one token interval, plus scheduling slack on a 2-core machine
         assert leaked == 0
-        assert open_upstream == 0
-        assert llm.open_connections == 0
+        assert open_upstream == 0  # this server's pool; the test upstream is shared with other tests' servers
         if before_db is not None:
             # Idle connections may stay pooled for a while; none may stay checked out.
             assert after_db[1] <= before_db[1]
