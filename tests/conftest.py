@@ -102,15 +102,25 @@ async def post_turn(client: AsyncClient, chat: ChatInstance, message: str = "Hi 
     return await client.post("/api/chat?stream=true", body, content_type="application/json")
 
 
-@pytest.fixture(scope="session")
-def daphne_server(django_db_setup, django_db_blocker):
-    """A real daphne process serving the project on the test database (use with transactional tests)."""
+def _server_process(kind: str, django_db_blocker):
     from tests.support.server import ServerProcess
 
     with django_db_blocker.unblock():
-        server = ServerProcess("daphne").start()
+        server = ServerProcess(kind).start()
     yield server
     server.stop()
+
+
+@pytest.fixture(scope="session")
+def daphne_server(django_db_setup, django_db_blocker):
+    """A real daphne process serving the project on the test database (use with transactional tests)."""
+    yield from _server_process("daphne", django_db_blocker)
+
+
+@pytest.fixture(scope="session")
+def uvicorn_server(django_db_setup, django_db_blocker):
+    """A real uvicorn process serving the project on the test database."""
+    yield from _server_process("uvicorn", django_db_blocker)
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -123,14 +133,3 @@ def _close_thread_connections(django_db_setup):
     from django.db import connections
 
     asyncio.run(sync_to_async(connections.close_all)())
-
-
-@pytest.fixture(scope="session")
-def uvicorn_server(django_db_setup, django_db_blocker):
-    """A real uvicorn process serving the project on the test database."""
-    from tests.support.server import ServerProcess
-
-    with django_db_blocker.unblock():
-        server = ServerProcess("uvicorn").start()
-    yield server
-    server.stop()
