@@ -175,6 +175,13 @@ def _insert_turn(
     return TurnBegun(chat, chat_model, user_message, assistant, history)
 
 
+# What the end of a turn writes: the reply's content, outcome, usage and timings.
+FINAL_FIELDS = [
+    "content", "reasoning", "status", "finish_reason", "error_code", "error_detail",
+    "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "completed_at",
+]  # fmt: skip
+
+
 def message_finish(
     *,
     message: Message,
@@ -195,18 +202,20 @@ def message_finish(
     message.prompt_tokens, message.completion_tokens = prompt_tokens, completion_tokens
     message.ttft_ms, message.duration_ms = ttft_ms, duration_ms
     message.completed_at = timezone.now()
-    fields = [
-        "content", "reasoning", "status", "finish_reason", "error_code", "error_detail",
-        "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "completed_at",
-    ]  # fmt: skip
     if not message.pk:
         return message  # A turn that is not stored (stateless API request).
     # Only a row that is still streaming is finished here, so a stop and a disconnect cannot both write it.
     updated = Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
-        **{name: getattr(message, name) for name in fields}
+        **{name: getattr(message, name) for name in FINAL_FIELDS}
     )
     if not updated:
-        message.refresh_from_db()
+        message_refresh_final(message=message)
+    return message
+
+
+def message_refresh_final(*, message: Message) -> Message:
+    """Reload the fields a finished reply has; cached relations (its chat) stay, for serializing."""
+    message.refresh_from_db(fields=FINAL_FIELDS)
     return message
 
 

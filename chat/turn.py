@@ -37,7 +37,7 @@ from chat.llm import get_provider
 from chat.llm.base import LLMRequest, Usage
 from chat.models import Message
 from chat.serializers import message_to_dict
-from chat.services import TurnBegun, message_finish
+from chat.services import TurnBegun, message_finish, message_refresh_final
 
 logger = logging.getLogger(__name__)
 
@@ -286,10 +286,8 @@ async def _wait_finished(message: Message) -> Message:
     if control is not None:
         await control.done.wait()
     deadline = time.monotonic() + settings.LLM_READ_TIMEOUT * 2
-    chat = message.chat
     while True:
-        await run_db(message.refresh_from_db)
-        message.chat = chat  # refresh_from_db drops cached relations; serializing needs this one
+        await run_db(message_refresh_final, message=message)
         if message.status != Message.Status.STREAMING or time.monotonic() > deadline:
             return message
         await asyncio.sleep(0.2)
