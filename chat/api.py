@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from functools import wraps
-from typing import Any
+from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -58,13 +58,26 @@ async def authenticate(request: HttpRequest) -> AbstractBaseUser:
     return user
 
 
-async def admit_turn(request: HttpRequest) -> Callable[[], Awaitable[None]]:
-    """Apply the turn limits to this caller; returns the release for its stream slot."""
+Release = Callable[[], Awaitable[None]]
+T = TypeVar("T")
+
+
+async def admit_turn(request: HttpRequest, begin: Callable[[], Awaitable[T]]) -> tuple[T, Release]:
+    """Apply the turn limits to this caller, then ``begin`` the turn holding a stream slot.
+
+    Returns what ``begin`` returned and the slot's release (for when the turn ends); if ``begin`` fails,
+    the slot is released here.
+    """
     if draining():
         raise ChatError("The server is restarting. Try again in a moment.", code="shutting_down", status=503)
     keys = subjects(request.api_user, bearer_token(request))
     await check_turn_rate(keys)
-    return await acquire_stream(keys)
+    release = await acquire_stream(keys)
+    try:
+        return await begin(), release
+    except BaseException:
+        await release()
+        raise
 
 
 View = Callable[..., Awaitable[HttpResponse]]

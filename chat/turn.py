@@ -234,6 +234,13 @@ class TurnStream:
         while (event := await self.next()) is not None:
             yield event
 
+    async def collect(self) -> list[Event]:
+        """Every event of the turn, for the non-streaming forms."""
+        try:
+            return [event async for event in self]
+        finally:
+            await self.aclose()
+
     async def aclose(self) -> None:
         """The reader is gone: cancel the turn (it saves what it has) and wait for it to finish."""
         if not self._task.done():

@@ -14,10 +14,9 @@ from functools import wraps
 from typing import Any
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from chat import sse
 from chat.api import admit_turn, bearer_token, parse_json
 from chat.db import run_db
 from chat.events import Error
@@ -34,6 +33,7 @@ from chat.services import (
     turn_ephemeral,
 )
 from chat.turn import TurnOptions, start_turn
+from chat.views import sse_response
 
 View = Callable[..., Awaitable[HttpResponse]]
 
@@ -213,27 +213,16 @@ def _begin(user, parsed: CompletionRequest) -> tuple[TurnBegun, dict[str, Any]]:
 async def chat_completions_view(request: HttpRequest) -> HttpResponse:
     started = time.monotonic()
     parsed = parse_completion_request(parse_json(request))
-    release = await admit_turn(request)
-    try:
-        begun, extra = await run_db(_begin, request.api_user, parsed)
-    except BaseException:
-        await release()
-        raise
+    (begun, extra), release = await admit_turn(request, lambda: run_db(_begin, request.api_user, parsed))
     turn = start_turn(begun, parsed.options, started=started, on_finish=release)
     completion_id = "chatcmpl-" + begun.assistant_message.public_id.removeprefix("msg_")
     if parsed.stream:
         render = ChunkRenderer(completion_id, parsed.model, include_usage=parsed.include_usage, extra=extra)
-        body = sse.stream(turn.next, render, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, on_close=turn.aclose)
-        response = StreamingHttpResponse(body, content_type="text/event-stream; charset=utf-8")
-        for name, value in sse.SSE_HEADERS.items():
-            response[name] = value
+        response = sse_response(turn, render)
         if "chat_instance_id" in extra:
             response["X-Chat-Instance-Id"] = extra["chat_instance_id"]
         return response
-    try:
-        events = [event async for event in turn]
-    finally:
-        await turn.aclose()
+    events = await turn.collect()
     failure = next((e for e in events if isinstance(e, Error)), None)
     if failure is not None:
         status = 504 if failure.code == "upstream_timeout" else 429 if "rate_limited" in failure.code else 502

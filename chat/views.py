@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Callable
 from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
@@ -167,31 +168,30 @@ async def message_feedback_view(request: HttpRequest, message_id: str) -> JsonRe
     return JsonResponse({"messageId": message_id, "rating": rating_name, "comment": feedback.comment})
 
 
-def sse_response(turn: TurnStream) -> StreamingHttpResponse:
-    events = sse.stream(turn.next, sse.render_event, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, on_close=turn.aclose)
+def sse_response(
+    turn: TurnStream, render: Callable[[Any, int], bytes | None] = sse.render_event
+) -> StreamingHttpResponse:
+    """A turn as a ``text/event-stream`` response, in the product's format or another renderer's."""
+    events = sse.stream(turn.next, render, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, on_close=turn.aclose)
     response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
     for name, value in sse.SSE_HEADERS.items():
         response[name] = value
     return response
 
 
-async def collect_turn(turn: TurnStream, begun_user: Message, begun_reply: Message) -> JsonResponse:
-    """The non-streaming form: run the same turn to its end and return the saved messages."""
-    error = None
-    reply = None
-    try:
-        async for event in turn:
-            if isinstance(event, MessageSaved):
-                reply = event.message
-            elif isinstance(event, Error):
-                error = event
-    finally:
-        await turn.aclose()
+async def collect_turn(turn: TurnStream, begun_user: Message, begun_reply: Message) -> tuple[dict[str, Any], int]:
+    """The non-streaming form: run the same turn to its end; the saved messages and the HTTP status."""
+    error = reply = None
+    for event in await turn.collect():
+        if isinstance(event, MessageSaved):
+            reply = event.message
+        elif isinstance(event, Error):
+            error = event
     body = {"userMessage": message_to_dict(begun_user), "assistantMessage": reply or message_to_dict(begun_reply)}
-    if error is not None:
-        body["error"] = {"code": error.code, "message": error.message}
-        return JsonResponse(body, status=502 if error.code != "upstream_timeout" else 504)
-    return JsonResponse(body)
+    if error is None:
+        return body, 200
+    body["error"] = {"code": error.code, "message": error.message}
+    return body, 502 if error.code != "upstream_timeout" else 504
 
 
 @api_view(["POST"])
@@ -205,23 +205,22 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     chat_id = require_str(body, "chatInstanceId")
     model_id = require_str(body, "chatModelId")
     client_message_id = optional_str(body, "clientMessageId")
-    release = await admit_turn(request)
-    try:
-        begun = await run_db(
+    begun, release = await admit_turn(
+        request,
+        lambda: run_db(
             turn_begin,
             user=request.api_user,
             chat_id=chat_id,
             model_id=model_id,
             content=content,
             client_message_id=client_message_id,
-        )
-    except BaseException:
-        await release()
-        raise
+        ),
+    )
     turn = start_turn(begun, TurnOptions(include_tokens=include_tokens), started=started, on_finish=release)
     if stream:
         return sse_response(turn)
-    return await collect_turn(turn, begun.user_message, begun.assistant_message)
+    body, status = await collect_turn(turn, begun.user_message, begun.assistant_message)
+    return JsonResponse(body, status=status)
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
-from typing import Any
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -16,6 +15,7 @@ from chat.db import run_db
 from chat.events import Transcription
 from chat.exceptions import BadRequest, NotFound
 from chat.models import Message
+from chat.services import TurnBegun
 from chat.turn import TurnOptions, start_turn
 from chat.views import collect_turn, sse_response
 from voice.audio import decode, has_speech
@@ -90,40 +90,32 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
     upload = uploaded_audio(request, "audio")
     user = request.api_user
 
-    release = await admit_turn(request)
-    try:
+    async def begin() -> TurnBegun:
         begun = await run_db(
             voice_turn_check, user=user, chat_id=chat_id, model_id=model_id, client_message_id=client_message_id
         )
-        if begun is None:
-            transcript, recording = await transcribe_upload(upload, language=language)
-            begun = await run_db(
-                voice_turn_begin,
-                user=user,
-                chat_id=chat_id,
-                model_id=model_id,
-                transcript=transcript.text,
-                recording=recording,
-                client_message_id=client_message_id,
-            )
-    except BaseException:
-        await release()
-        raise
+        if begun is not None:
+            return begun  # A retry: the earlier turn, not transcribed again.
+        transcript, recording = await transcribe_upload(upload, language=language)
+        return await run_db(
+            voice_turn_begin,
+            user=user,
+            chat_id=chat_id,
+            model_id=model_id,
+            transcript=transcript.text,
+            recording=recording,
+            client_message_id=client_message_id,
+        )
+
+    begun, release = await admit_turn(request, begin)
     event = _transcription_event(begun.user_message)
     options = TurnOptions(include_tokens=include_tokens)
     turn = start_turn(begun, options, started=started, prelude=[event], on_finish=release)
     if stream:
         return sse_response(turn)
-    response = await collect_turn(turn, begun.user_message, begun.assistant_message)
-    return _with_transcription(response, event.to_dict())
-
-
-def _with_transcription(response: JsonResponse, transcription: dict[str, Any]) -> JsonResponse:
-    import json
-
-    body = json.loads(response.content)
-    transcription.pop("type", None)
-    return JsonResponse({"transcription": transcription, **body}, status=response.status_code)
+    body, status = await collect_turn(turn, begun.user_message, begun.assistant_message)
+    transcription = {key: value for key, value in event.to_dict().items() if key != "type"}
+    return JsonResponse({"transcription": transcription, **body}, status=status)
 
 
 def _recording_for(user, message_id: str) -> AudioRecording:
