@@ -205,8 +205,8 @@ LLM_READ_TIMEOUT = env_float("LLM_READ_TIMEOUT", 120.0)
 LLM_MAX_CONNECTIONS = env_int("LLM_MAX_CONNECTIONS", 1000)
 LLM_PROVIDERS = {
     "openai": "chat.llm.openai.OpenAIProvider",
+    "local": "chat.llm.local.LocalProvider",
 }
-LLM_PROVIDERS["local"] = "chat.llm.local.LocalProvider"
 # Store stateless /v1/chat/completions requests (no session_id) as conversations too.
 OPENAI_API_LOG_CONVERSATIONS = env_bool("OPENAI_API_LOG_CONVERSATIONS", False)
 

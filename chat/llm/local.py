@@ -38,10 +38,9 @@ class LocalProvider(LLMProvider):
         self.path = path
         self._llm: Any = None
         self._load_lock = threading.Lock()
-        self._generate_lock = threading.Lock()
         # Every load and generation of this model runs on this one thread: llama.cpp's OpenMP workers belong
         # to the calling thread, and a second calling thread leaves the first one's workers spinning (a third
-        # slower). One thread also makes "one generation at a time" a queue rather than a scramble.
+        # slower). One thread is also what makes generations run one at a time, queued in order.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{path.stem[:20]}")
         self._waiting = 0  # turns generating or queued for this model
         self.load_seconds: float | None = None
@@ -122,9 +121,8 @@ class LocalProvider(LLMProvider):
                 stop.set()
 
         try:
-            with self._generate_lock:
-                if not stop.is_set():
-                    self._run(self.load(), request, put, stop)
+            if not stop.is_set():  # stopped while it waited its turn on the model's thread
+                self._run(self.load(), request, put, stop)
         except LLMError as error:
             put(error)
         except Exception as error:

@@ -16,7 +16,7 @@ from pathlib import Path
 from django.conf import settings
 
 from chat.exceptions import ModelUnavailable
-from chat.files import join_verified, sha256_of  # noqa: F401 - sha256_of is part of this module's API
+from chat.files import join_verified
 
 DEFAULT_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 DEFAULT_GGUF_SIZE = 491_400_064

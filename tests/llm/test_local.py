@@ -93,14 +93,15 @@ async def test_bad_weights_file_is_a_clear_error(api, user, tmp_path, problem):
 
 
 def test_default_weights_are_verified(settings, tmp_path):
+    from chat.files import sha256_of
     from chat.llm import weights
 
     settings.LOCAL_LLM_CACHE_DIR = tmp_path
     path = weights.default_gguf()
     assert path.stat().st_size == weights.DEFAULT_GGUF_SIZE
-    assert weights.sha256_of(path) == weights.DEFAULT_GGUF_SHA256
+    assert sha256_of(path) == weights.DEFAULT_GGUF_SHA256
     # A damaged cached copy is rebuilt from the packages, not loaded.
     with open(path, "r+b") as handle:
         handle.seek(1000)
         handle.write(b"\xff" * 16)
-    assert weights.sha256_of(weights.default_gguf()) == weights.DEFAULT_GGUF_SHA256
+    assert sha256_of(weights.default_gguf()) == weights.DEFAULT_GGUF_SHA256
