@@ -22,6 +22,8 @@ import time
 from common import ROOT, pct, setup_django, start_server, start_upstream
 
 INTERVAL = 0.05  # 20 tokens/s per stream
+# The product under both servers, and the bare Starlette relay with each upstream client as the floor.
+SERVERS = {"daphne": 18910, "uvicorn": 18911, "starlette+httpx": 18912, "starlette+aiohttp": 18913}
 TICKS = os.sysconf("SC_CLK_TCK")
 
 
@@ -99,7 +101,7 @@ def prepare(total: int):
     return api_token_create(user=user)[1], model.public_id, [c.public_id for c in chats]
 
 
-def start_starlette(port: int) -> subprocess.Popen | None:
+def start_starlette(port: int, client: str) -> subprocess.Popen | None:
     try:
         import starlette  # noqa: F401
     except ImportError:
@@ -108,7 +110,7 @@ def start_starlette(port: int) -> subprocess.Popen | None:
 
     cmd = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "bench.starlette_relay:app", "--port", str(port),
            "--no-access-log", "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT)
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "RELAY_CLIENT": client})
     for _ in range(100):
         try:
             httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
@@ -122,6 +124,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", default="100,200,400,600")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each stream")
+    parser.add_argument("--servers", default=",".join(SERVERS), help="which of: " + ", ".join(SERVERS))
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
     os.sched_setaffinity(0, {1})  # the load generator on core 1
@@ -130,13 +133,17 @@ def main() -> None:
     upstream = start_upstream(tokens, INTERVAL, 18931, cpu=1)
     token, model_id, chats = prepare(sum(steps) * 3)
     print(f"concurrency benchmark: streams of {tokens} tokens at 20 tokens/s; server pinned to core 0")
-    print(f"  {'server':10} {'streams':>7} {'gap p50':>8} {'gap p99':>8} {'TTFT p99':>9} {'CPU µs/event':>13} "
+    print(f"  {'server':17} {'streams':>7} {'gap p50':>8} {'gap p99':>8} {'TTFT p99':>9} {'CPU µs/event':>13} "
           f"{'MB/stream':>9}")  # fmt: skip
     try:
-        for kind, port in (("daphne", 18910), ("uvicorn", 18911), ("starlette", 18912)):
-            server = start_starlette(port) if kind == "starlette" else start_server(kind, port, cpu=0)
+        for kind in args.servers.split(","):
+            port = SERVERS[kind]
+            if kind.startswith("starlette"):
+                server = start_starlette(port, kind.partition("+")[2])
+            else:
+                server = start_server(kind, port, cpu=0)
             if server is None:
-                print(f"  {kind:10} skipped (pip install starlette to measure the floor)")
+                print(f"  {kind:17} skipped (pip install -r bench/requirements.txt to measure the floor)")
                 continue
             best = 0
             try:
@@ -145,7 +152,7 @@ def main() -> None:
                     result = asyncio.run(step(port, server.pid, token, model_id, batch))
                     if result["gap_p99"] <= 50:
                         best = count
-                    print(f"  {kind:10} {count:7d} {result['gap_p50']:7.1f}ms {result['gap_p99']:7.1f}ms "
+                    print(f"  {kind:17} {count:7d} {result['gap_p50']:7.1f}ms {result['gap_p99']:7.1f}ms "
                           f"{result['ttft_p99']:8.0f}ms {result['cpu_us_per_event']:13.0f} "
                           f"{result['mb_per_stream']:9.2f}")  # fmt: skip
                     time.sleep(1)
@@ -153,7 +160,7 @@ def main() -> None:
                 server.terminate()
                 server.wait(10)
             held = best or f"fewer than {steps[0]}"
-            print(f"  {kind:10} most streams per core with added p99 gap <= 50 ms: {held}")
+            print(f"  {kind:17} most streams per core with added p99 gap <= 50 ms: {held}")
     finally:
         upstream.terminate()
 

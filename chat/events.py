@@ -15,6 +15,19 @@ class Event:
 
 
 @dataclass(slots=True)
+class Heartbeat(Event):
+    """Nothing happened for a while; streams write a comment so proxies and clients keep the connection."""
+
+    type: ClassVar[str] = "heartbeat"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type}
+
+
+HEARTBEAT = Heartbeat()
+
+
+@dataclass(slots=True)
 class Transcription(Event):
     type: ClassVar[str] = "transcription"
     text: str

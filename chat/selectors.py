@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import AbstractBaseUser
+from django.db import connection
 from django.db.models import Q, QuerySet
 
 from chat.exceptions import NotFound
@@ -28,7 +29,9 @@ def chat_list(*, user: AbstractBaseUser) -> QuerySet[ChatInstance]:
 def chat_get(*, user: AbstractBaseUser, chat_id: str, for_update: bool = False) -> ChatInstance:
     queryset = ChatInstance.objects.select_related("chat_model")
     if for_update:
-        queryset = queryset.select_for_update()
+        # Lock the chat row only: a plain FOR UPDATE on this join would also lock the chat model's row
+        # and make every turn of every chat on that model wait for the others (PostgreSQL).
+        queryset = queryset.select_for_update(of=("self",))
     try:
         return queryset.get(public_id=chat_id, owner=user)
     except ChatInstance.DoesNotExist:
@@ -50,7 +53,24 @@ def message_list(*, chat: ChatInstance, after: int = 0, limit: int | None = None
     return messages
 
 
-def history_for(*, chat: ChatInstance, before_seq: int, limit: int) -> list[Message]:
-    """The last ``limit`` complete messages before ``before_seq``, oldest first: what the LLM sees."""
-    recent = Message.objects.filter(chat=chat, seq__lt=before_seq, status=Message.Status.COMPLETE).order_by("-seq")
-    return list(reversed(recent.only("role", "content", "seq")[:limit]))
+def last_seq(*, chat: ChatInstance) -> int:
+    """The highest ``seq`` in a conversation (0 if empty). Plain SQL: it runs on every turn."""
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT MAX(seq) FROM {Message._meta.db_table} WHERE chat_id = %s", [chat.pk])
+        return cursor.fetchone()[0] or 0
+
+
+def history_for(*, chat: ChatInstance, before_seq: int, limit: int) -> list[dict[str, str]]:
+    """The last ``limit`` complete messages before ``before_seq``, oldest first: what the LLM sees.
+
+    Plain SQL and plain dicts: it runs on every turn, and building model instances for a long history
+    cost more than the query.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT role, content FROM {Message._meta.db_table} WHERE chat_id = %s AND seq < %s AND status = %s "
+            "ORDER BY seq DESC LIMIT %s",
+            [chat.pk, before_seq, Message.Status.COMPLETE, limit],
+        )
+        rows = cursor.fetchall()
+    return [{"role": role, "content": content} for role, content in reversed(rows)]

@@ -8,12 +8,12 @@ from datetime import timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Max, Q
+from django.db.models import Q
 from django.utils import timezone
 
 from chat.exceptions import Busy, NotFound
 from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, Message, hash_token
-from chat.selectors import chat_get, chat_model_get, history_for
+from chat.selectors import chat_get, chat_model_get, history_for, last_seq
 
 
 def title_from(content: str, limit: int = 60) -> str:
@@ -86,7 +86,7 @@ class TurnBegun:
     chat_model: ChatModel
     user_message: Message
     assistant_message: Message
-    history: list[Message]
+    history: list[dict[str, str]]  # the prior messages the model sees: {"role", "content"}
     replay: bool = False
     # False for stateless API requests: the same turn runs, but nothing is written or pushed.
     persist: bool = True
@@ -117,19 +117,19 @@ def turn_begin(
     """Save the user's message and an empty streaming reply, or find the turn a retry refers to.
 
     Raises ``NotFound`` for an unknown chat or model and ``Busy`` while the chat is still answering.
+    Every turn starts here, so it is kept to five statements in one transaction: lock the chat (with its
+    model, usually the one asked for), read the last ``seq``, insert both messages, touch the chat, read the
+    history. A reply still streaming is refused by the one-streaming-reply-per-chat constraint.
     """
-    chat_model = chat_model_get(model_id=model_id)
     try:
         with transaction.atomic():
             chat = chat_get(user=user, chat_id=chat_id, for_update=True)
+            chat_model = chat.chat_model
+            if not (chat_model.is_active and model_id in (chat_model.public_id, chat_model.name)):
+                chat_model = chat_model_get(model_id=model_id)
             if client_message_id and (replay := turn_find_replay(chat, chat_model, client_message_id)):
                 return replay
-            state = Message.objects.filter(chat=chat).aggregate(
-                last=Max("seq"), streaming=Count("pk", filter=Q(status=Message.Status.STREAMING))
-            )
-            if state["streaming"]:
-                raise Busy()
-            return _insert_turn(chat, chat_model, state["last"] or 0, content, source, client_message_id)
+            return _insert_turn(chat, chat_model, last_seq(chat=chat), content, source, client_message_id)
     except IntegrityError:
         # A concurrent request won the race: either the same retry (replay it) or another turn (busy).
         if client_message_id:

@@ -6,10 +6,11 @@ No ``id:`` or ``event:`` lines: simple readers split each network read on blank 
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
+
+from chat.events import Heartbeat
 
 KEEPALIVE = b": keep-alive\n\n"
 SSE_HEADERS = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
@@ -27,28 +28,22 @@ def encode_done() -> bytes:
 
 
 async def stream(
-    next_item: Callable[[], Any],
+    next_item: Callable[[], Awaitable[Any]],
     render: Callable[[Any, int], bytes | None],
     *,
-    heartbeat: float,
-    on_close: Callable[[], Any],
+    on_close: Callable[[], Awaitable[Any]],
 ) -> AsyncIterator[bytes]:
-    """Write each item as it comes, a keep-alive comment after ``heartbeat`` seconds of silence.
+    """Write each item as it comes; a ``Heartbeat`` becomes a keep-alive comment.
 
     ``next_item`` returns None at the end; ``render`` turns an item into bytes (or None to skip it);
     ``on_close`` runs however the stream ends, including a client disconnect (Django cancels us then).
     """
     count = 0
     try:
-        while True:
-            try:
-                async with asyncio.timeout(heartbeat):
-                    item = await next_item()
-            except TimeoutError:
+        while (item := await next_item()) is not None:
+            if isinstance(item, Heartbeat):
                 yield KEEPALIVE
                 continue
-            if item is None:
-                return
             count += 1
             if (data := render(item, count)) is not None:
                 yield data

@@ -21,6 +21,7 @@ from django.conf import settings
 from chat import broadcast, runtime
 from chat.db import run_db
 from chat.events import (
+    HEARTBEAT,
     AgentResponse,
     Error,
     Event,
@@ -62,7 +63,7 @@ def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
         messages = options.messages
     else:
         messages = [{"role": "system", "content": chat_model.system_prompt}] if chat_model.system_prompt else []
-        messages += [{"role": m.role, "content": m.content} for m in begun.history]
+        messages += begun.history
         messages.append({"role": "user", "content": begun.user_message.content})
     return LLMRequest(
         messages=messages,
@@ -188,7 +189,8 @@ class TurnStream:
 
     The reader (an SSE response, a JSON collector) can go away at any time: ``aclose`` cancels the turn,
     which saves the partial reply as ``interrupted``. A stop request cancels the same task but lets the
-    turn finish its events.
+    turn finish its events. ``keep_alive`` adds a ``Heartbeat`` after each quiet interval, from one timer
+    per stream rather than a timeout around every event.
     """
 
     _END = object()
@@ -202,6 +204,9 @@ class TurnStream:
         self.control = control
         self._on_finish = on_finish
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
+        self._loop = asyncio.get_running_loop()
+        self._last_event = self._loop.time()
+        self._heartbeat: asyncio.TimerHandle | None = None
         self._task = asyncio.create_task(self._pump(events))
         self._listener = None
         if control is not None:
@@ -210,10 +215,14 @@ class TurnStream:
             self._listener = _listen_for_stop(control)
 
     async def _pump(self, events: AsyncIterator[Event]) -> None:
+        loop, queue = self._loop, self._queue
         try:
             async for event in events:
-                self._queue.put_nowait(event)
+                queue.put_nowait(event)
+                self._last_event = loop.time()
         finally:
+            if self._heartbeat is not None:
+                self._heartbeat.cancel()
             if self.control is not None:
                 runtime.unregister(self.control)
             if self._listener is not None:
@@ -221,6 +230,20 @@ class TurnStream:
             self._queue.put_nowait(self._END)
             if self._on_finish is not None:
                 await asyncio.shield(self._on_finish())
+
+    def keep_alive(self, interval: float) -> None:
+        """Add a ``Heartbeat`` whenever ``interval`` seconds pass without an event."""
+
+        def beat() -> None:
+            if self._task.done():
+                return
+            now = self._loop.time()
+            if now - self._last_event >= interval:
+                self._queue.put_nowait(HEARTBEAT)
+                self._last_event = now
+            self._heartbeat = self._loop.call_at(self._last_event + interval, beat)
+
+        self._heartbeat = self._loop.call_at(self._last_event + interval, beat)
 
     async def next(self) -> Event | None:
         """The next event, or None once the turn is over."""

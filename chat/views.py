@@ -172,7 +172,8 @@ def sse_response(
     turn: TurnStream, render: Callable[[Any, int], bytes | None] = sse.render_event
 ) -> StreamingHttpResponse:
     """A turn as a ``text/event-stream`` response, in the product's format or another renderer's."""
-    events = sse.stream(turn.next, render, heartbeat=settings.CHAT_HEARTBEAT_SECONDS, on_close=turn.aclose)
+    turn.keep_alive(settings.CHAT_HEARTBEAT_SECONDS)
+    events = sse.stream(turn.next, render, on_close=turn.aclose)
     response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
     for name, value in sse.SSE_HEADERS.items():
         response[name] = value

@@ -5,7 +5,8 @@ import os
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from django.conf import settings  # noqa: E402
-from django.core.asgi import get_asgi_application  # noqa: E402
+
+from config.handler import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
@@ -17,6 +18,10 @@ from config.limits import UploadSizeLimit  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 http_app = UploadSizeLimit(http_app)
+
+from chat.llm import import_provider  # noqa: E402
+
+import_provider("openai")  # its HTTP stack takes a moment to import; not on the first turn's clock
 
 if settings.LOCAL_LLM_PRELOAD:
     from chat.llm.local import preload_default

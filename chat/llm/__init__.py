@@ -26,3 +26,8 @@ def _provider_class(kind: str) -> type[LLMProvider]:
 def get_provider(chat_model: ChatModel) -> LLMProvider:
     """The shared provider instance that serves this chat model."""
     return _provider_class(chat_model.provider).for_chat_model(chat_model)
+
+
+def import_provider(kind: str) -> None:
+    """Import a provider's module ahead of the first turn that needs it (the server does this at start-up)."""
+    _provider_class(kind)

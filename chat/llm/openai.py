@@ -1,4 +1,10 @@
-"""Any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp server, OpenRouter) over pooled httpx."""
+"""Any OpenAI-compatible server (OpenAI, Ollama, vLLM, llama.cpp server, OpenRouter) over pooled httpx.
+
+Requests go through ``httpx`` (its API, timeouts, proxies from the environment and TLS settings) with
+aiohttp's transport underneath (``httpx-aiohttp``): a relayed token costs about a quarter of the CPU of
+httpx's own transport, which is what decides how many streams one server process can carry
+(``bench/concurrency.py``).
+"""
 
 from __future__ import annotations
 
@@ -7,8 +13,10 @@ import json
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING, Any
 
+import aiohttp
 import httpx
 from django.conf import settings
+from httpx_aiohttp import HttpxAiohttpClient
 
 from chat import exceptions as exc
 from chat.llm.base import LLMChunk, LLMProvider, LLMRequest, Usage
@@ -30,15 +38,27 @@ def _timeout() -> httpx.Timeout:
 
 
 def map_http_error(error: httpx.HTTPError) -> exc.LLMError:
-    """The one place where transport failures become domain errors."""
-    detail = f"{type(error).__name__}: {error}"
+    """The one place where transport failures become domain errors.
+
+    With the aiohttp transport the httpx exception wraps aiohttp's, which says more precisely what
+    happened (a server that hung up mid-reply is not one that could not be reached), so that decides first.
+    """
+    cause = error.__cause__
+    detail = f"{type(cause or error).__name__}: {cause or error}"
+    timed_out = exc.UpstreamTimeout(
+        f"The model server sent nothing for {settings.LLM_READ_TIMEOUT:g} seconds.", detail=detail
+    )
+    if isinstance(cause, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
+        return exc.UpstreamUnavailable(detail=detail)
+    if isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
+        return timed_out
+    if isinstance(cause, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
+        return exc.UpstreamDisconnected(detail=detail)
     if isinstance(error, httpx.ConnectTimeout | httpx.ConnectError):
         return exc.UpstreamUnavailable(detail=detail)
     if isinstance(error, httpx.TimeoutException):
-        return exc.UpstreamTimeout(
-            f"The model server sent nothing for {settings.LLM_READ_TIMEOUT:g} seconds.", detail=detail
-        )
-    if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return timed_out
+    if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError | httpx.NetworkError):
         return exc.UpstreamDisconnected(detail=detail)
     return exc.LLMError(detail=detail)
 
@@ -83,7 +103,15 @@ class OpenAIProvider(LLMProvider):
     def __init__(self, base_url: str):
         self.base_url = base_url.rstrip("/")
         limits = httpx.Limits(max_connections=settings.LLM_MAX_CONNECTIONS, max_keepalive_connections=100)
-        self.client = httpx.AsyncClient(timeout=_timeout(), limits=limits)
+        self.client = HttpxAiohttpClient(timeout=_timeout(), limits=limits)
+
+    def open_connections(self) -> int:
+        """Connections to the upstream held by this provider's pool, busy or idle."""
+        session = getattr(self.client._transport, "client", None)
+        connector = getattr(session, "connector", None)
+        if connector is None or connector.closed:
+            return 0
+        return len(connector._acquired) + sum(len(idle) for idle in connector._conns.values())
 
     @classmethod
     def for_chat_model(cls, chat_model: ChatModel) -> OpenAIProvider:

@@ -194,7 +194,9 @@ async def test_two_processes_share_pushes_and_live_replies(chat, token, llm):
                 turn = asyncio.ensure_future(
                     http.post("/api/chat", json=body, headers={"Authorization": f"Bearer {token}"})
                 )
-                await asyncio.sleep(0.3)
+                early_events = []
+                while not any(e["type"] == "token" for e in early_events):
+                    early_events.append(json.loads(await asyncio.wait_for(early.recv(), 10)))
                 # A tab that lands on process A mid-reply sees the reply process B is streaming.
                 async with websockets.connect(url) as late:
                     late_events = []
@@ -202,7 +204,6 @@ async def test_two_processes_share_pushes_and_live_replies(chat, token, llm):
                             late_events[-1]["message"]["role"] != "assistant":  # fmt: skip
                         late_events.append(json.loads(await asyncio.wait_for(late.recv(), 10)))
                 reply = (await turn).json()["assistantMessage"]
-            early_events = []
             while len(saved_seqs(early_events)) < 2:
                 early_events.append(json.loads(await asyncio.wait_for(early.recv(), 10)))
         assert saved_seqs(early_events) == [1, 2]

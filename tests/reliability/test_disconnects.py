@@ -117,7 +117,7 @@ async def test_r1_clients_killed_mid_stream(token, user, chat_model, llm):
         await asyncio.sleep(0.5)
         leaked = await on_server(task_count) - baseline_tasks
         pools = [p for (loop_id, _), p in OpenAIProvider._instances.items() if loop_id == id(loop)]
-        open_upstream = sum(len(p.client._transport._pool.connections) for p in pools)
+        open_upstream = sum(p.open_connections() for p in pools)
         after_db = await sync_to_async(_postgres_connections)()
         print(f"\nR1: {CLIENTS} clients hung up at random in {time.monotonic() - started:.1f} s; "
               f"all {len(results)} partial replies saved interrupted; upstream closed within "
