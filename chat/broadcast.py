@@ -9,7 +9,7 @@ import json
 import logging
 from typing import Any
 
-from channels.layers import get_channel_layer
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +34,13 @@ async def _send(group: str, message: dict[str, Any]) -> None:
         logger.exception("group_send to %s failed", group)
 
 
+def may_have_listeners(chat_id: str) -> bool:
+    """False only when this process's in-memory layer knows no tab has the chat open (a shared layer such
+    as Redis cannot say without a round trip, so there the answer is always True)."""
+    layer = get_channel_layer()
+    return not isinstance(layer, InMemoryChannelLayer) or bool(layer.groups.get(chat_group(chat_id)))
+
+
 def frame(payload: dict[str, Any]) -> str:
     """The websocket text of an event, encoded once here rather than once per subscriber."""
     return json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
@@ -48,6 +55,8 @@ async def push_message_saved(chat_id: str, message: dict[str, Any]) -> None:
 
 async def push_stream_event(chat_id: str, event: dict[str, Any]) -> None:
     """Live progress of a streaming reply: ``stream_start``, batched ``token``s and ``stream_end``."""
+    if not may_have_listeners(chat_id):
+        return  # No tab has this chat open: skip encoding the frame for nobody.
     await _send(chat_group(chat_id), {"type": "chat.stream_event", "event": event, "frame": frame(event)})
 
 

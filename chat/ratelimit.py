@@ -1,7 +1,9 @@
-"""Rate limits on the cache (Redis in production): turns per minute, streams at once, sign-in attempts.
+"""Rate limits: turns per minute, streams at once (per user and per API token), sign-in attempts per address.
 
-Counters use the cache's atomic ``add``/``incr``, so they stay correct under concurrency and across server
-processes when the cache is Redis. A limit of 0 turns it off.
+Counters are atomic, so they stay correct under concurrency: in Redis when ``REDIS_URL`` is set (shared by
+every server process, one round trip per counter on the asyncio client), otherwise in this process's
+memory cache, updated in place without leaving the event loop. (Django's cache API would run each async
+call on a thread of its own: several thread hops per turn.) A limit of 0 turns it off.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from django.conf import settings
 from django.core.cache import cache
 
 from chat.exceptions import RateLimited
+from chat.redis import async_redis
 
 STREAM_SLOT_TTL = 3600  # a crashed process cannot hold a slot longer than this
 
@@ -27,13 +30,31 @@ def subjects(user, raw_token: str | None) -> list[str]:
 
 
 async def _incr(key: str, ttl: int) -> int:
-    if await cache.aadd(key, 1, ttl):
+    """Add one to a counter that expires ``ttl`` seconds after it was created; the new count."""
+    if settings.REDIS_URL:
+        async with async_redis().pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, ttl, nx=True)
+            count, _ = await pipe.execute()
+        return count
+    if cache.add(key, 1, ttl):  # the in-process memory cache: no I/O
         return 1
     try:
-        return await cache.aincr(key)
+        return cache.incr(key)
     except ValueError:  # expired between add and incr
-        await cache.aadd(key, 1, ttl)
+        cache.add(key, 1, ttl)
         return 1
+
+
+async def _decr(key: str) -> None:
+    if settings.REDIS_URL:
+        if await async_redis().decr(key) < 0:  # it had expired
+            await async_redis().delete(key)
+        return
+    try:
+        cache.decr(key)
+    except ValueError:
+        pass
 
 
 async def check_turn_rate(keys: list[str]) -> None:
@@ -57,10 +78,7 @@ async def acquire_stream(keys: list[str]) -> Callable[[], Awaitable[None]]:
 
     async def release() -> None:
         for key in taken:
-            try:
-                await cache.adecr(key)
-            except ValueError:
-                pass
+            await _decr(key)
         taken.clear()
 
     if not limit:

@@ -80,9 +80,21 @@ async def test_no_credentials_is_401(chat_model):
 async def test_bad_or_revoked_token_is_401(user, token, chat_model):
     bad = await HeaderClient({"Authorization": "Bearer tok_nope"}).get("/api/chats")
     assert bad.status_code == 401 and bad.json()["error"]["code"] == "invalid_token"
-    await ApiToken.objects.aupdate(revoked=True)
-    revoked = await HeaderClient({"Authorization": f"Bearer {token}"}).get("/api/chats")
+    client = HeaderClient({"Authorization": f"Bearer {token}"})
+    assert (await client.get("/api/chats")).status_code == 200  # the answer is now cached
+    stored = await ApiToken.objects.aget(user=user)
+    stored.revoked = True
+    await stored.asave()  # as the admin does: the cached answer goes at once
+    revoked = await client.get("/api/chats")
     assert revoked.status_code == 401
+
+
+async def test_a_deactivated_users_token_stops_at_once(user, token, chat_model):
+    client = HeaderClient({"Authorization": f"Bearer {token}"})
+    assert (await client.get("/api/chats")).status_code == 200
+    user.is_active = False
+    await user.asave()
+    assert (await client.get("/api/chats")).status_code == 401
 
 
 async def test_tokens_are_stored_hashed(user, token):
