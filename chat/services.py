@@ -208,9 +208,16 @@ def message_finish(
     if not message.pk:
         return message  # A turn that is not stored (stateless API request).
     # Only a row that is still streaming is finished here, so a stop and a disconnect cannot both write it.
-    updated = Message.objects.filter(pk=message.pk, status=Message.Status.STREAMING).update(
-        **{name: getattr(message, name) for name in FINAL_FIELDS}
-    )
+    # Plain SQL: it runs once per turn and the ORM's UPDATE cost several times more to build.
+    values = [getattr(message, name) for name in FINAL_FIELDS]
+    values[FINAL_FIELDS.index("completed_at")] = connection.ops.adapt_datetimefield_value(message.completed_at)
+    assignments = ", ".join(f"{Message._meta.get_field(name).column} = %s" for name in FINAL_FIELDS)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {Message._meta.db_table} SET {assignments} WHERE id = %s AND status = %s",
+            [*values, message.pk, Message.Status.STREAMING],
+        )
+        updated = cursor.rowcount
     if not updated:
         message_refresh_final(message=message)
     return message

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
 
 import aiohttp
@@ -72,7 +72,7 @@ def _status_error(status: int, body: bytes) -> exc.LLMError:
     return exc.LLMError(f"The model server rejected the request (HTTP {status}).", detail=detail)
 
 
-def parse_chunk(data: str) -> LLMChunk:
+def parse_chunk(data: str | bytes) -> LLMChunk:
     """One ``data:`` payload of an OpenAI ``chat.completion.chunk`` stream."""
     try:
         payload = json.loads(data)
@@ -93,6 +93,31 @@ def parse_chunk(data: str) -> LLMChunk:
     if usage:
         chunk.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
     return chunk
+
+
+class _EventStream:
+    """Splits the bytes of a ``chat.completion.chunk`` event stream into chunks, as they arrive."""
+
+    def __init__(self) -> None:
+        self.done = self.finished = False
+        self._buffer = b""
+
+    def feed(self, piece: bytes) -> Iterator[LLMChunk]:
+        """The chunks completed by ``piece``; a generator, so chunks before a bad line still get through."""
+        self._buffer += piece
+        if b"\n" not in piece:
+            return
+        *lines, self._buffer = self._buffer.split(b"\n")
+        for line in lines:
+            if self.done or not line.startswith(b"data:"):
+                continue  # Comments, blank lines; after [DONE], read on so the connection can be reused.
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                self.done = True
+                continue
+            chunk = parse_chunk(data)
+            self.finished = self.finished or chunk.finish_reason is not None
+            yield chunk
 
 
 class OpenAIProvider(LLMProvider):
@@ -141,31 +166,27 @@ class OpenAIProvider(LLMProvider):
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         url = f"{self.base_url}/chat/completions"
-        headers = {"Authorization": f"Bearer {request.api_key}"} if request.api_key else None
+        # An event stream gains little from compression, and uncompressed bytes can be split into lines
+        # here directly, without httpx's decoding layers in between (one pass per token).
+        headers = {"Accept-Encoding": "identity"}
+        if request.api_key:
+            headers["Authorization"] = f"Bearer {request.api_key}"
         try:
             async with self.client.stream(
                 "POST", url, json=self.build_body(request), headers=headers, timeout=_timeout()
             ) as response:
                 if response.status_code >= 400:
                     raise _status_error(response.status_code, await response.aread())
-                async for chunk in self._chunks(response):
+                encoded = response.headers.get("content-encoding", "identity") != "identity"
+                events = _EventStream()
+                async for piece in response.aiter_bytes() if encoded else response.aiter_raw():
+                    for chunk in events.feed(piece):
+                        yield chunk
+                for chunk in events.feed(b"\n"):  # a last line without its newline
                     yield chunk
         except httpx.HTTPError as error:
             raise map_http_error(error) from error
-
-    async def _chunks(self, response: httpx.Response) -> AsyncIterator[LLMChunk]:
-        done = finished = False
-        async for line in response.aiter_lines():
-            if done or not line.startswith("data:"):
-                continue  # Read to the end so the pooled connection can be reused.
-            data = line[5:].strip()
-            if data == "[DONE]":
-                done = True
-                continue
-            chunk = parse_chunk(data)
-            finished = finished or chunk.finish_reason is not None
-            yield chunk
-        if not (done or finished):
+        if not (events.done or events.finished):
             raise exc.UpstreamDisconnected(detail="The stream ended without a finish reason or [DONE].")
 
     async def aclose(self) -> None:

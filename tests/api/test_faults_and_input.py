@@ -130,3 +130,19 @@ async def test_another_users_chat_is_404(other_api, chat, llm):
     assert (await other_api.post(f"/api/chats/{chat.public_id}/stop")).status_code == 404
     assert (await other_api.delete(f"/api/chats/{chat.public_id}")).status_code == 404
     assert await Message.objects.acount() == 0 and await ChatInstance.objects.acount() == 1
+
+
+def test_event_stream_keeps_the_chunks_before_a_bad_line_in_the_same_read():
+    from chat.exceptions import UpstreamProtocolError
+    from chat.llm.openai import _EventStream
+
+    events, received = _EventStream(), []
+    good = b'data: {"choices":[{"delta":{"content":"%s"}}]}\n\n'
+    with pytest.raises(UpstreamProtocolError):
+        for chunk in events.feed(good % b"a" + good % b"b" + b"data: {this is not json\n\n"):
+            received.append(chunk.content)
+    assert received == ["a", "b"]
+    pieces = [b'data: {"choices":[{"delta":{"content":"c"},', b'"finish_reason":"stop"}]}\n', b"\ndata: [DONE]"]
+    events = _EventStream()
+    assert [c.content for p in pieces for c in events.feed(p)] == ["c"]
+    assert events.finished and not events.done and list(events.feed(b"\n")) == [] and events.done
