@@ -1,6 +1,7 @@
 """ASGI entry point: HTTP goes to Django, websockets to Channels."""
 
 import os
+import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -19,9 +20,18 @@ from config.limits import UploadSizeLimit  # noqa: E402
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
 http_app = UploadSizeLimit(http_app)
 
+from django.urls import get_resolver  # noqa: E402
+
 from chat.llm import import_provider  # noqa: E402
 
-import_provider("openai")  # its HTTP stack takes a moment to import; not on the first turn's clock
+# Import the URLconf (and the views it pulls in, numpy among them) and the HTTP provider now, not on the
+# first request's clock.
+get_resolver().resolve("/healthz")
+import_provider("openai")
+
+# The database thread's ORM work holds the GIL for up to the switch interval each time the event loop lets
+# go of it (every socket write): 5 ms by default, a stall for every stream. 1 ms keeps the loop responsive.
+sys.setswitchinterval(0.001)
 
 if settings.LOCAL_LLM_PRELOAD:
     from chat.llm.local import preload_default
