@@ -105,16 +105,18 @@ class _Batcher:
 
     _by_loop: dict[int, _Batcher] = {}
 
-    def __init__(self) -> None:
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self.loop = loop
         self._due: list[LiveRelay] = []
         self._task: asyncio.Task | None = None
 
     @classmethod
     def get(cls) -> _Batcher:
-        loop_id = id(asyncio.get_running_loop())
-        if loop_id not in cls._by_loop:
-            cls._by_loop[loop_id] = cls()
-        return cls._by_loop[loop_id]
+        loop = asyncio.get_running_loop()
+        batcher = cls._by_loop.get(id(loop))
+        if batcher is None or batcher.loop is not loop:  # (a new loop may reuse a closed one's id)
+            batcher = cls._by_loop[id(loop)] = cls(loop)
+        return batcher
 
     def add(self, relay: LiveRelay) -> None:
         self._due.append(relay)

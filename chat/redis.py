@@ -10,17 +10,18 @@ from typing import Any
 
 from django.conf import settings
 
-_clients: dict[int, Any] = {}
+_clients: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
 
 
 def async_redis() -> Any:
     """The ``redis.asyncio.Redis`` client of the running loop, on ``settings.REDIS_URL``."""
-    loop_id = id(asyncio.get_running_loop())
-    if loop_id not in _clients:
+    loop = asyncio.get_running_loop()
+    known = _clients.get(id(loop))
+    if known is None or known[0] is not loop:  # (a new loop may reuse a closed one's id)
         import redis.asyncio as redis
 
         pool = redis.BlockingConnectionPool.from_url(
             settings.REDIS_URL, max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=10
         )
-        _clients[loop_id] = redis.Redis(connection_pool=pool)
-    return _clients[loop_id]
+        known = _clients[id(loop)] = (loop, redis.Redis(connection_pool=pool))
+    return known[1]

