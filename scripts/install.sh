@@ -44,7 +44,7 @@ fi
 
 if [ "${1:-}" = "--dev" ]; then
   missing=()
-  for tool in espeak-ng:espeak-ng sox:sox chromium:chromium ffmpeg:ffmpeg; do
+  for tool in espeak-ng:espeak-ng sox:sox chromium:chromium ffmpeg:ffmpeg nginx:nginx-light; do
     command -v "${tool%%:*}" >/dev/null 2>&1 || missing+=("${tool##*:}")
   done
   if [ ${#missing[@]} -gt 0 ]; then
