@@ -1,7 +1,6 @@
 """ASGI entry point: HTTP goes to Django, websockets to Channels."""
 
 import os
-import sys
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -28,10 +27,6 @@ from chat.llm import import_provider  # noqa: E402
 # first request's clock.
 get_resolver().resolve("/healthz")
 import_provider("openai")
-
-# The database thread's ORM work holds the GIL for up to the switch interval each time the event loop lets
-# go of it (every socket write): 5 ms by default, a stall for every stream. 1 ms keeps the loop responsive.
-sys.setswitchinterval(0.001)
 
 if settings.LOCAL_LLM_PRELOAD:
     from chat.llm.local import preload_default
