@@ -100,9 +100,13 @@ def main() -> None:
             servers = [start_server("daphne", port, extra_env=env) for port in ports]
             try:
                 ratio, duplicates, latencies = asyncio.run(run(ports, args.subscribers, args.turns))
+            except Exception as error:  # e.g. subscribers not all connected within two minutes
+                print(f"  {label:28} did not complete: {type(error).__name__} {error}")
+                continue
             finally:
                 for server in servers:
                     server.terminate()
+                    server.wait(10)
             print(f"  {label:28} delivered/expected {ratio:.4f}  duplicates {duplicates}  "
                   f"latency p50 {pct(latencies, 50):6.1f} ms  p99 {pct(latencies, 99):6.1f} ms  "
                   "(goal 1.0, p99 <= 100 ms)")  # fmt: skip
