@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# Run every benchmark and save its output in bench/results/ (takes about 15 minutes on 2 cores).
+# Run every benchmark and save its output in bench/results/ (takes about 30 minutes on 2 cores).
 set -uo pipefail
 cd "$(dirname "$0")"
 mkdir -p results
-for bench in relay local_llm stt fanout ui_latency; do
+../.venv/bin/python -m pip install -q -r requirements.txt  # the Starlette floor and py-spy
+for bench in relay local_llm stt fanout ui_latency concurrency; do
   echo "== $bench"
   ../.venv/bin/python -u "$bench.py" 2>&1 | grep -v "^WARNING\|^20[0-9][0-9]-" | tee "results/$bench.txt"
 done
