@@ -122,3 +122,13 @@ class ModelUnavailable(LLMError):
     code = "model_unavailable"
     status = 503
     message = "This model is not available on the server."
+
+
+def llm_error_status(code: str) -> int:
+    """The HTTP status of a turn that failed with this error code, for the non-streaming forms."""
+    pending, known = [LLMError], {}
+    while pending:
+        cls = pending.pop()
+        known.setdefault(cls.code, cls.status)
+        pending += cls.__subclasses__()
+    return known.get(code, LLMError.status)

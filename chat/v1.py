@@ -20,7 +20,7 @@ from django.views.decorators.csrf import csrf_exempt
 from chat.api import admit_turn, bearer_token, parse_json
 from chat.db import run_db
 from chat.events import Error
-from chat.exceptions import BadRequest, ChatError, NotAuthenticated, RateLimited
+from chat.exceptions import BadRequest, ChatError, NotAuthenticated, RateLimited, llm_error_status
 from chat.models import ChatModel
 from chat.openai_format import ChunkRenderer, completion, error_body
 from chat.selectors import chat_model_get, chat_model_list
@@ -225,6 +225,6 @@ async def chat_completions_view(request: HttpRequest) -> HttpResponse:
     events = await turn.collect()
     failure = next((e for e in events if isinstance(e, Error)), None)
     if failure is not None:
-        status = 504 if failure.code == "upstream_timeout" else 429 if "rate_limited" in failure.code else 502
+        status = llm_error_status(failure.code)
         return JsonResponse(error_body(failure.message, failure.code, status), status=status)
     return JsonResponse(completion(events, completion_id, parsed.model, extra))

@@ -24,7 +24,7 @@ from chat.api import (
 )
 from chat.db import run_db
 from chat.events import Error, MessageSaved
-from chat.exceptions import BadRequest, NotFound
+from chat.exceptions import BadRequest, NotFound, llm_error_status
 from chat.models import Message
 from chat.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
 from chat.serializers import chat_model_to_dict, chat_to_dict, message_to_dict
@@ -192,7 +192,7 @@ async def collect_turn(turn: TurnStream, begun_user: Message, begun_reply: Messa
     if error is None:
         return body, 200
     body["error"] = {"code": error.code, "message": error.message}
-    return body, 502 if error.code != "upstream_timeout" else 504
+    return body, llm_error_status(error.code)
 
 
 @api_view(["POST"])

@@ -77,6 +77,14 @@ async def test_json_fallback_reports_upstream_error(api, chat, llm):
     assert data["assistantMessage"]["status"] == "error"
 
 
+@pytest.mark.parametrize(("fault", "status"), [("status:429", 429), ("status:401", 502)])
+async def test_json_fallback_status_follows_the_upstream_error(api, chat, llm, fault, status):
+    llm.script(fault=fault)
+    body = {"message": "hi", "chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id}
+    response = await api.post("/api/chat", body, content_type="application/json")
+    assert response.status_code == status  # a rate-limited upstream is a 429, as on /v1
+
+
 def turn_body(chat, **changes):
     body = {"message": "hello", "chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id}
     body.update(changes)
