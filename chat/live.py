@@ -15,6 +15,7 @@ from typing import Any
 from django.conf import settings
 
 from chat import broadcast
+from chat.loops import for_running_loop
 from chat.redis import async_redis
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,14 @@ def get_store() -> MemoryStore | RedisStore:
     return _store
 
 
+async def _append(batches: list[tuple[str, str, str]]) -> None:
+    """New text of streaming replies into the snapshot store; a failing store must not stop the replies."""
+    try:
+        await get_store().append_many(batches)
+    except Exception:
+        logger.exception("Live snapshot store failed")
+
+
 class _Batcher:
     """One task per event loop sends every live reply's new tokens, every ``BATCH_SECONDS``.
 
@@ -103,20 +112,15 @@ class _Batcher:
     round trip) and sends to the groups that may have listeners.
     """
 
-    _by_loop: dict[int, _Batcher] = {}
+    _by_loop: dict = {}
 
-    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
-        self.loop = loop
+    def __init__(self) -> None:
         self._due: list[LiveRelay] = []
         self._task: asyncio.Task | None = None
 
     @classmethod
     def get(cls) -> _Batcher:
-        loop = asyncio.get_running_loop()
-        batcher = cls._by_loop.get(id(loop))
-        if batcher is None or batcher.loop is not loop:  # (a new loop may reuse a closed one's id)
-            batcher = cls._by_loop[id(loop)] = cls(loop)
-        return batcher
+        return for_running_loop(cls._by_loop, None, cls)
 
     def add(self, relay: LiveRelay) -> None:
         self._due.append(relay)
@@ -130,10 +134,7 @@ class _Batcher:
             batches = [(relay, batch) for relay in due if (batch := relay.take_batch()) is not None]
             if not batches:
                 continue
-            try:
-                await get_store().append_many([(r.chat_id, r.message_id, text) for r, (text, _) in batches])
-            except Exception:
-                logger.exception("Live snapshot store failed")
+            await _append([(r.chat_id, r.message_id, text) for r, (text, _) in batches])
             sends = []
             for relay, (text, offset) in batches:
                 if broadcast.may_have_listeners(relay.chat_id):
@@ -174,9 +175,13 @@ class LiveRelay:
             _Batcher.get().add(self)
 
     def take_batch(self) -> tuple[str, int] | None:
-        """The text pending since the last batch and its offset; ``end`` waits until it has been sent."""
+        """The batcher's call: the text pending since the last batch and its offset (None once ``end`` took
+        over); ``end`` waits until it has been sent."""
         self._scheduled = False
-        if not self._pending or self._ended:
+        return None if self._ended else self._take()
+
+    def _take(self) -> tuple[str, int] | None:
+        if not self._pending:
             return None
         text, self._pending = "".join(self._pending), []
         offset, self._offset = self._offset, self._offset + len(text)
@@ -201,14 +206,9 @@ class LiveRelay:
         self._ended = True
         if self._inflight is not None:
             await asyncio.shield(self._inflight)
-        if self._pending:
-            text, self._pending = "".join(self._pending), []
-            try:
-                await get_store().append_many([(self.chat_id, self.message_id, text)])
-            except Exception:
-                logger.exception("Live snapshot store failed")
-            await self.send_batch(text, self._offset)
-            self._offset += len(text)
+        if (batch := self._take()) is not None:
+            await _append([(self.chat_id, self.message_id, batch[0])])
+            await self.send_batch(*batch)
         if self._begun is not None:
             await self._begun
         event = {"type": "stream_end", "messageId": self.message_id, **info}

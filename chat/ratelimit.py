@@ -37,7 +37,12 @@ async def _incr(key: str, ttl: int) -> int:
             pipe.expire(key, ttl, nx=True)
             count, _ = await pipe.execute()
         return count
-    if cache.add(key, 1, ttl):  # the in-process memory cache: no I/O
+    return _cache_incr(key, ttl)  # the in-process memory cache: no I/O
+
+
+def _cache_incr(key: str, ttl: int) -> int:
+    """The same counter on Django's cache, with its synchronous calls."""
+    if cache.add(key, 1, ttl):
         return 1
     try:
         return cache.incr(key)
@@ -100,5 +105,5 @@ def check_login_rate(ip: str) -> int | None:
     if not limit:
         return None
     key = f"rl:login:{ip}:{int(time.time() // 60)}"
-    count = 1 if cache.add(key, 1, 61) else cache.incr(key)
+    count = _cache_incr(key, 61)
     return 60 - int(time.time() % 60) if count > limit else None

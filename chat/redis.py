@@ -5,23 +5,24 @@ The pool blocks briefly when busy rather than failing: a burst of reconnecting t
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 
 from django.conf import settings
 
-_clients: dict[int, tuple[asyncio.AbstractEventLoop, Any]] = {}
+from chat.loops import for_running_loop
+
+_clients: dict = {}
 
 
 def async_redis() -> Any:
     """The ``redis.asyncio.Redis`` client of the running loop, on ``settings.REDIS_URL``."""
-    loop = asyncio.get_running_loop()
-    known = _clients.get(id(loop))
-    if known is None or known[0] is not loop:  # (a new loop may reuse a closed one's id)
+
+    def make() -> Any:
         import redis.asyncio as redis
 
         pool = redis.BlockingConnectionPool.from_url(
             settings.REDIS_URL, max_connections=settings.REDIS_MAX_CONNECTIONS, timeout=10
         )
-        known = _clients[id(loop)] = (loop, redis.Redis(connection_pool=pool))
-    return known[1]
+        return redis.Redis(connection_pool=pool)
+
+    return for_running_loop(_clients, settings.REDIS_URL, make)

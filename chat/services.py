@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -185,6 +186,12 @@ FINAL_FIELDS = [
 ]  # fmt: skip
 
 
+@functools.cache
+def _finish_sql() -> str:
+    assignments = ", ".join(f"{Message._meta.get_field(name).column} = %s" for name in FINAL_FIELDS)
+    return f"UPDATE {Message._meta.db_table} SET {assignments} WHERE id = %s AND status = %s"
+
+
 def message_finish(
     *,
     message: Message,
@@ -211,12 +218,8 @@ def message_finish(
     # Plain SQL: it runs once per turn and the ORM's UPDATE cost several times more to build.
     values = [getattr(message, name) for name in FINAL_FIELDS]
     values[FINAL_FIELDS.index("completed_at")] = connection.ops.adapt_datetimefield_value(message.completed_at)
-    assignments = ", ".join(f"{Message._meta.get_field(name).column} = %s" for name in FINAL_FIELDS)
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {Message._meta.db_table} SET {assignments} WHERE id = %s AND status = %s",
-            [*values, message.pk, Message.Status.STREAMING],
-        )
+        cursor.execute(_finish_sql(), [*values, message.pk, Message.Status.STREAMING])
         updated = cursor.rowcount
     if not updated:
         message_refresh_final(message=message)

@@ -20,6 +20,7 @@ from httpx_aiohttp import HttpxAiohttpClient
 
 from chat import exceptions as exc
 from chat.llm.base import LLMChunk, LLMProvider, LLMRequest, Usage
+from chat.loops import for_running_loop
 
 if TYPE_CHECKING:
     from chat.models import ChatModel
@@ -123,11 +124,10 @@ class _EventStream:
 class OpenAIProvider(LLMProvider):
     """Streams ``/chat/completions`` from one upstream base URL over one pooled ``httpx.AsyncClient``."""
 
-    _instances: dict[tuple[int, str], OpenAIProvider] = {}
+    _instances: dict = {}  # (loop id, base URL) -> (loop, provider)
 
     def __init__(self, base_url: str):
         self.base_url = base_url.rstrip("/")
-        self.loop = asyncio.get_running_loop()
         limits = httpx.Limits(max_connections=settings.LLM_MAX_CONNECTIONS, max_keepalive_connections=100)
         self.client = HttpxAiohttpClient(timeout=_timeout(), limits=limits)
 
@@ -142,14 +142,8 @@ class OpenAIProvider(LLMProvider):
     @classmethod
     def for_chat_model(cls, chat_model: ChatModel) -> OpenAIProvider:
         base_url = chat_model.base_url or settings.OPENAI_BASE_URL
-        # Pooled connections belong to the event loop that opened them (and a new loop may reuse the id of
-        # a closed one).
-        loop = asyncio.get_running_loop()
-        key = (id(loop), base_url)
-        provider = cls._instances.get(key)
-        if provider is None or provider.loop is not loop or provider.client.is_closed:
-            provider = cls._instances[key] = cls(base_url)
-        return provider
+        # Pooled connections belong to the event loop that opened them.
+        return for_running_loop(cls._instances, base_url, lambda: cls(base_url), lambda p: not p.client.is_closed)
 
     def build_body(self, request: LLMRequest) -> dict[str, Any]:
         body: dict[str, Any] = {

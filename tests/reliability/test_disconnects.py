@@ -116,7 +116,7 @@ async def test_r1_clients_killed_mid_stream(token, user, chat_model, llm):
         worst = max(upstream[res["message"]].closed_by_client_at - res["closed_at"] for res in results)
         await asyncio.sleep(0.5)
         leaked = await on_server(task_count) - baseline_tasks
-        pools = [p for (loop_id, _), p in OpenAIProvider._instances.items() if loop_id == id(loop)]
+        pools = [p for (loop_id, _), (_, p) in OpenAIProvider._instances.items() if loop_id == id(loop)]
         open_upstream = sum(p.open_connections() for p in pools)
         after_db = await sync_to_async(_postgres_connections)()
         print(f"\nR1: {CLIENTS} clients hung up at random in {time.monotonic() - started:.1f} s; "
