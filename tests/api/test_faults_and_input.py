@@ -154,3 +154,11 @@ def test_event_stream_keeps_the_chunks_before_a_bad_line_in_the_same_read():
     events = _EventStream()
     assert [c.content for p in pieces for c in events.feed(p)] == ["c"]
     assert events.finished and not events.done and list(events.feed(b"\n")) == [] and events.done
+
+
+@pytest.mark.parametrize("field", ["chatModelId", "chatInstanceId", "message"])
+async def test_nul_characters_are_a_400_on_every_database(api, chat, field):
+    body = {"message": "hi", "chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id}
+    body[field] = "a\x00b"
+    response = await api.post("/api/chat", body, content_type="application/json")
+    assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_field"
