@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
+from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -35,6 +36,16 @@ class ChatConsumer(AsyncWebsocketConsumer):
     Delivery through the channel layer is at most once, so every message carries its ``seq``: a client that
     reconnects with ``?after=<last seq>`` gets what it missed, and this consumer drops anything it already sent.
     """
+
+    async def dispatch(self, message: dict[str, Any]) -> None:
+        # Channels' own dispatch first closes stale database connections on a worker thread, before every
+        # handler: a thread hop for every frame pushed to every tab, most of the cost of fanning out to
+        # many tabs. Only ``connect`` uses the database here, through ``database_sync_to_async``, which
+        # closes stale connections itself.
+        handler = getattr(self, get_handler_name(message), None)
+        if handler is None:
+            raise ValueError(f"No handler for message type {message['type']}")
+        await handler(message)
 
     async def connect(self) -> None:
         self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]

@@ -13,8 +13,8 @@ import time
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
-from django.core.cache import cache
 
+from chat.cache import shared_cache
 from chat.exceptions import RateLimited
 from chat.redis import async_redis
 
@@ -42,12 +42,12 @@ async def _incr(key: str, ttl: int) -> int:
 
 def _cache_incr(key: str, ttl: int) -> int:
     """The same counter on Django's cache, with its synchronous calls."""
-    if cache.add(key, 1, ttl):
+    if shared_cache().add(key, 1, ttl):
         return 1
     try:
-        return cache.incr(key)
+        return shared_cache().incr(key)
     except ValueError:  # expired between add and incr
-        cache.add(key, 1, ttl)
+        shared_cache().add(key, 1, ttl)
         return 1
 
 
@@ -57,7 +57,7 @@ async def _decr(key: str) -> None:
             await async_redis().delete(key)
         return
     try:
-        cache.decr(key)
+        shared_cache().decr(key)
     except ValueError:
         pass
 

@@ -16,24 +16,29 @@ from chat.services import api_token_authenticate
 
 
 class TokenAuthMiddleware:
-    """Authenticates a websocket by API token (``?token=`` or ``Authorization: Bearer``) when one is given.
+    """Authenticates a websocket by API token (``?token=`` or ``Authorization: Bearer``) when one is given,
+    and by the session cookie (Channels' ``AuthMiddlewareStack``) otherwise.
 
-    A token that does not authenticate leaves the connection anonymous, and the consumer refuses it.
+    A token that does not authenticate leaves the connection anonymous, and the consumer refuses it. A
+    token connection skips the session stack: it would look up a session the program does not have, and
+    wrap every frame sent to it.
     """
 
     def __init__(self, app):
         self.app = app
+        self.session_app = AuthMiddlewareStack(app)
 
     async def __call__(self, scope, receive, send):
         token = parse_qs(scope.get("query_string", b"").decode()).get("token", [None])[0]
         for name, value in scope.get("headers", []):
             if name == b"authorization" and value[:7].lower() == b"bearer ":
                 token = value[7:].decode().strip()
-        if token:
-            from django.contrib.auth.models import AnonymousUser
+        if not token:
+            return await self.session_app(scope, receive, send)
+        from django.contrib.auth.models import AnonymousUser
 
-            user = await database_sync_to_async(api_token_authenticate)(raw=token)
-            scope = {**scope, "user": user or AnonymousUser(), "auth_method": "token"}
+        user = await database_sync_to_async(api_token_authenticate)(raw=token)
+        scope = {**scope, "user": user or AnonymousUser(), "auth_method": "token"}
         return await self.app(scope, receive, send)
 
 
@@ -56,5 +61,5 @@ def _allowed_origins() -> list[str]:
 websocket_urlpatterns = [re_path(r"^ws/chats/(?P<chat_id>ci_[A-Za-z0-9]+)/$", ChatConsumer.as_asgi())]
 
 websocket_application = BrowserOriginValidator(
-    AuthMiddlewareStack(TokenAuthMiddleware(URLRouter(websocket_urlpatterns))), _allowed_origins()
+    TokenAuthMiddleware(URLRouter(websocket_urlpatterns)), _allowed_origins()
 )

@@ -133,3 +133,14 @@ def _close_thread_connections(django_db_setup):
     from django.db import connections
 
     asyncio.run(sync_to_async(connections.close_all)())
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """Each test runs on an event loop of its own, and a channel layer keeps state bound to the loop that used
+    it (channels_redis's receive lock and buffers): every test gets a new layer instance."""
+    from channels.layers import channel_layers
+
+    channel_layers.backends.clear()
+    yield
+    channel_layers.backends.clear()

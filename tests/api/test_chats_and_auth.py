@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from django.core.management import call_command
 from django.test import AsyncClient
@@ -134,3 +136,18 @@ def test_create_api_token_command(user, capsys):
 async def test_method_not_allowed(api):
     response = await api.put("/api/chat")
     assert response.status_code == 405 and response["Allow"] == "POST"
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the Redis cache (the suite's second pass)")
+async def test_api_requests_reuse_the_redis_connection(api, chat_model):
+    import redis
+    from django.conf import settings
+
+    server = redis.Redis.from_url(settings.REDIS_URL)
+    assert (await api.get("/api/chats")).status_code == 200
+    opened = server.info("stats")["total_connections_received"]
+    for _ in range(20):
+        assert (await api.get("/api/chats")).status_code == 200
+    # Django's cache proxy made a client (and so a connection) per request on the database threads.
+    assert server.info("stats")["total_connections_received"] - opened <= 2
+    server.close()

@@ -212,3 +212,17 @@ async def test_two_processes_share_pushes_and_live_replies(chat, token, llm):
         assert rebuilt == reply["content"] == "".join(f"w{i} " for i in range(30))
     finally:
         await asyncio.gather(asyncio.to_thread(a.stop), asyncio.to_thread(b.stop))
+
+
+@pytest.mark.skipif(not os.environ.get("REDIS_URL"), reason="the Redis channel layer (the suite's second pass)")
+async def test_an_idle_tab_outlives_the_redis_layers_blocking_wait(api, chat, token, llm):
+    # channels_redis waits for messages with a 5 s BZPOPMIN; a client read timeout of the same 5 s
+    # (redis-py 8's default) cut that wait short and closed every tab that had been quiet for 5 s.
+    ws = socket(chat.public_id, token=token)
+    assert (await ws.connect())[0]
+    await asyncio.sleep(7)
+    assert await ws.receive_nothing(0.1)
+    await read_stream(await post_turn(api, chat, "still there?"))
+    received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["seq"] == 2)
+    assert saved_seqs(received) == [1, 2]
+    await ws.disconnect()
