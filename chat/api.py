@@ -119,10 +119,10 @@ def parse_json(request: HttpRequest) -> dict[str, Any]:
     return body
 
 
-def _refuse_nul(value: str, name: str) -> str:
-    # PostgreSQL text cannot hold NUL, so such a value would fail in the database rather than here.
+def refuse_nul(value: str, name: str, *, code: str = "invalid_field") -> str:
+    """``value``, unless it holds a NUL: PostgreSQL text cannot, so it would fail in the database instead."""
     if "\x00" in value:
-        raise BadRequest(f"'{name}' must not contain NUL characters.", code="invalid_field")
+        raise BadRequest(f"'{name}' must not contain NUL characters.", code=code)
     return value
 
 
@@ -132,7 +132,7 @@ def require_str(data: dict[str, Any], name: str, *, max_length: int = 100) -> st
         raise BadRequest(f"'{name}' is required.", code="missing_field")
     if not isinstance(value, str) or len(value) > max_length:
         raise BadRequest(f"'{name}' must be a string of at most {max_length} characters.", code="invalid_field")
-    return _refuse_nul(value, name)
+    return refuse_nul(value, name)
 
 
 def optional_str(data: dict[str, Any], name: str, *, max_length: int = 100) -> str | None:
@@ -164,7 +164,7 @@ def parse_message(value: Any) -> str:
         raise BadRequest(
             f"The message is too long ({len(value):,} characters; the limit is {limit:,}).", code="message_too_long"
         )
-    return _refuse_nul(value, "message")
+    return refuse_nul(value, "message")
 
 
 def parse_int(value: Any, name: str, *, default: int, minimum: int = 0, maximum: int | None = None) -> int:

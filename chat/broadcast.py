@@ -48,6 +48,8 @@ def frame(payload: dict[str, Any]) -> str:
 
 async def push_message_saved(chat_id: str, message: dict[str, Any]) -> None:
     """Tell every open tab that a message was saved (after its transaction committed)."""
+    if not may_have_listeners(chat_id):
+        return
     text = frame({"type": "message_saved", "message": message})
     await _send(chat_group(chat_id), {"type": "chat.message_saved", "seq": message["seq"], "id": message["id"],
                                       "frame": text})  # fmt: skip

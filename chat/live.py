@@ -10,13 +10,17 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from chat import broadcast
 from chat.loops import for_running_loop
 from chat.redis import async_redis
+from chat.serializers import message_to_dict
+
+if TYPE_CHECKING:
+    from chat.models import Message
 
 logger = logging.getLogger(__name__)
 
@@ -156,12 +160,13 @@ class LiveRelay:
         self._begun: asyncio.Task | None = None
         self._inflight: asyncio.Future | None = None
 
-    def start(self, user_message: dict[str, Any], stream_start: dict[str, Any]) -> None:
+    def start(self, user_message: Message, stream_start: dict[str, Any]) -> None:
         """Announce the saved user message and the start of the reply, without delaying the reader."""
         self._begun = asyncio.create_task(self._begin(user_message, stream_start))
 
-    async def _begin(self, user_message: dict[str, Any], stream_start: dict[str, Any]) -> None:
-        await broadcast.push_message_saved(self.chat_id, user_message)
+    async def _begin(self, user_message: Message, stream_start: dict[str, Any]) -> None:
+        if broadcast.may_have_listeners(self.chat_id):  # else skip serializing (and rendering) it for nobody
+            await broadcast.push_message_saved(self.chat_id, message_to_dict(user_message))
         try:
             await get_store().begin(self.chat_id, self.message_id)
         except Exception:

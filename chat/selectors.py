@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+from typing import Any
+
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
 from django.db.models import Q, QuerySet
+from django.db.models.expressions import Col
 
 from chat.exceptions import NotFound
 from chat.models import ChatInstance, ChatModel, Message
@@ -26,16 +30,63 @@ def chat_list(*, user: AbstractBaseUser) -> QuerySet[ChatInstance]:
     return ChatInstance.objects.filter(owner=user).select_related("chat_model")
 
 
-def chat_get(*, user: AbstractBaseUser, chat_id: str, for_update: bool = False) -> ChatInstance:
-    queryset = ChatInstance.objects.select_related("chat_model")
-    if for_update:
-        # Lock the chat row only: a plain FOR UPDATE on this join would also lock the chat model's row
-        # and make every turn of every chat on that model wait for the others (PostgreSQL).
-        queryset = queryset.select_for_update(of=("self",))
+def _chat_not_found(chat_id: str) -> NotFound:
+    return NotFound(f"Chat '{chat_id}' was not found.", code="chat_not_found")
+
+
+def chat_get(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance:
     try:
-        return queryset.get(public_id=chat_id, owner=user)
+        return ChatInstance.objects.select_related("chat_model").get(public_id=chat_id, owner=user)
     except ChatInstance.DoesNotExist:
-        raise NotFound(f"Chat '{chat_id}' was not found.", code="chat_not_found") from None
+        raise _chat_not_found(chat_id) from None
+
+
+@functools.cache
+def _chat_for_turn_sql() -> tuple[str, list[tuple[int, Col, list[Any]]], list[str], list[str]]:
+    """The SELECT of ``chat_for_turn``; per column that needs them, the converters the ORM would apply; and
+    the attribute names of the chat's and the model's columns."""
+    qn = connection.ops.quote_name
+    columns = [("c", f) for f in ChatInstance._meta.concrete_fields]
+    columns += [("m", f) for f in ChatModel._meta.concrete_fields]
+    chats, models = qn(ChatInstance._meta.db_table), qn(ChatModel._meta.db_table)
+    sql = (
+        f"SELECT {', '.join(f'{alias}.{qn(f.column)}' for alias, f in columns)} "
+        f"FROM {chats} c INNER JOIN {models} m ON m.id = c.chat_model_id WHERE c.public_id = %s AND c.owner_id = %s"
+    )
+    if connection.features.has_select_for_update_of:
+        sql += " FOR UPDATE OF c"  # the chat only: locking its model too would serialise every turn on that model
+    elif connection.features.has_select_for_update:
+        sql += " FOR UPDATE"
+    converters = []
+    for index, (alias, field) in enumerate(columns):
+        column = Col(alias, field)
+        found = [*connection.ops.get_db_converters(column), *field.get_db_converters(connection)]
+        if found:
+            converters.append((index, column, found))
+    chat_names = [f.attname for f in ChatInstance._meta.concrete_fields]
+    model_names = [f.attname for f in ChatModel._meta.concrete_fields]
+    return sql, converters, chat_names, model_names
+
+
+def chat_for_turn(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance:
+    """The user's chat with its model, its row locked until the transaction ends (where the database can).
+
+    ``chat_get`` plus a row lock, in one plain statement: every turn starts here, and building the ORM's
+    query cost more than running it.
+    """
+    sql, converters, chat_names, model_names = _chat_for_turn_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [chat_id, user.pk])
+        row = cursor.fetchone()
+    if row is None:
+        raise _chat_not_found(chat_id)
+    values = list(row)
+    for index, column, functions in converters:
+        for convert in functions:
+            values[index] = convert(values[index], column, connection)
+    chat = ChatInstance.from_db(connection.alias, chat_names, values[: len(chat_names)])
+    chat.chat_model = ChatModel.from_db(connection.alias, model_names, values[len(chat_names) :])
+    return chat
 
 
 def message_list(*, chat: ChatInstance, after: int = 0, limit: int | None = None) -> list[Message]:

@@ -104,7 +104,7 @@ async def run_turn(
         chat_id, begun.user_message.public_id, begun.user_message.seq, reply.public_id, begun.chat_model.public_id
     )
     if live is not None:
-        live.start(message_to_dict(begun.user_message), start.to_dict())
+        live.start(begun.user_message, start.to_dict())
     yield start
     yield Status("thinking…")
     outcome = _Outcome()

@@ -5,11 +5,11 @@ from chat import views
 app_name = "chat"
 
 urlpatterns = [
+    path("api/chat", views.chat_turn_view, name="chat-turn"),
     path("api/models", views.models_view, name="models"),
     path("api/chats", views.chats_view, name="chats"),
     path("api/chats/<str:chat_id>", views.chat_detail_view, name="chat-detail"),
     path("api/chats/<str:chat_id>/messages", views.chat_messages_view, name="chat-messages"),
     path("api/chats/<str:chat_id>/stop", views.chat_stop_view, name="chat-stop"),
-    path("api/chat", views.chat_turn_view, name="chat-turn"),
     path("api/messages/<str:message_id>/feedback", views.message_feedback_view, name="message-feedback"),
 ]

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from chat.api import admit_turn, bearer_token, parse_json
+from chat.api import admit_turn, bearer_token, parse_json, refuse_nul
 from chat.db import run_db
 from chat.events import Error
 from chat.exceptions import BadRequest, ChatError, NotAuthenticated, RateLimited, llm_error_status
@@ -123,11 +123,15 @@ def _number(body: dict[str, Any], name: str, low: float, high: float) -> float |
     return value
 
 
+def _no_nul(value: str, name: str) -> str:
+    return refuse_nul(value, name, code="invalid_value")  # OpenAI's code for any bad value
+
+
 def _text(content: Any, index: int) -> str:
     if isinstance(content, str):
-        return content
+        return _no_nul(content, f"messages[{index}].content")
     if isinstance(content, list) and all(isinstance(p, dict) and p.get("type") == "text" for p in content):
-        return "".join(str(p.get("text", "")) for p in content)
+        return _no_nul("".join(str(p.get("text", "")) for p in content), f"messages[{index}].content")
     raise BadRequest(f"messages[{index}].content must be text; images and files are not supported.",
                      code="invalid_value")  # fmt: skip
 
@@ -155,6 +159,7 @@ def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise BadRequest("'model' is required.", code="missing_required_parameter")
+    _no_nul(model, "model")
     for name, reason in UNSUPPORTED.items():
         if body.get(name):
             raise BadRequest(reason, code="unsupported_parameter")
@@ -180,6 +185,8 @@ def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
     session_id = body.get("chat_instance_id") or body.get("session_id")
     if session_id is not None and (not isinstance(session_id, str) or not 0 < len(session_id) <= 200):
         raise BadRequest("'session_id' must be a string of at most 200 characters.", code="invalid_value")
+    if session_id is not None:
+        _no_nul(session_id, "session_id")
     stream_options = body.get("stream_options") or {}
     return CompletionRequest(
         model=model,

@@ -5,18 +5,19 @@ from chat import pages, v1
 from chat.views import healthz, readyz
 from voice import v1 as voice_v1
 
+# The API first: Django tries the patterns in order on every request.
 urlpatterns = [
-    path("healthz", healthz, name="healthz"),
-    path("readyz", readyz, name="readyz"),
+    path("", include("chat.urls")),
+    path("", include("voice.urls")),
+    path("v1/chat/completions", v1.chat_completions_view, name="v1-chat-completions"),
     path("v1/models", v1.models_view, name="v1-models"),
     path("v1/models/<str:model_id>", v1.model_detail_view, name="v1-model"),
-    path("v1/chat/completions", v1.chat_completions_view, name="v1-chat-completions"),
     path("v1/audio/transcriptions", voice_v1.transcriptions_view, name="v1-transcriptions"),
+    path("healthz", healthz, name="healthz"),
+    path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),
     path("accounts/login/", pages.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", pages.home, name="home"),
     path("c/<str:chat_id>/", pages.chat_page, name="chat-page"),
-    path("", include("voice.urls")),
-    path("", include("chat.urls")),
 ]

@@ -9,6 +9,7 @@ httpx's own transport, which is what decides how many streams one server process
 from __future__ import annotations
 
 import asyncio
+import http.cookiejar
 import json
 from collections.abc import AsyncIterator, Iterator
 from typing import TYPE_CHECKING, Any
@@ -121,6 +122,14 @@ class _EventStream:
             yield chunk
 
 
+class _NoCookies(http.cookiejar.CookieJar):
+    """Requests to a model server carry their credentials in headers; httpx would otherwise run every
+    response through the standard library's cookie parsing, a few percent of a turn's CPU."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        pass
+
+
 class OpenAIProvider(LLMProvider):
     """Streams ``/chat/completions`` from one upstream base URL over one pooled ``httpx.AsyncClient``."""
 
@@ -128,8 +137,9 @@ class OpenAIProvider(LLMProvider):
 
     def __init__(self, base_url: str):
         self.base_url = base_url.rstrip("/")
+        self.completions_url = httpx.URL(f"{self.base_url}/chat/completions")  # parsed once, not per turn
         limits = httpx.Limits(max_connections=settings.LLM_MAX_CONNECTIONS, max_keepalive_connections=100)
-        self.client = HttpxAiohttpClient(timeout=_timeout(), limits=limits)
+        self.client = HttpxAiohttpClient(timeout=_timeout(), limits=limits, cookies=_NoCookies())
 
     def open_connections(self) -> int:
         """Connections to the upstream held by this provider's pool, busy or idle."""
@@ -162,7 +172,6 @@ class OpenAIProvider(LLMProvider):
         return body
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
-        url = f"{self.base_url}/chat/completions"
         # An event stream gains little from compression, and uncompressed bytes can be split into lines
         # here directly, without httpx's decoding layers in between (one pass per token).
         headers = {"Accept-Encoding": "identity"}
@@ -170,7 +179,7 @@ class OpenAIProvider(LLMProvider):
             headers["Authorization"] = f"Bearer {request.api_key}"
         try:
             async with self.client.stream(
-                "POST", url, json=self.build_body(request), headers=headers, timeout=_timeout()
+                "POST", self.completions_url, json=self.build_body(request), headers=headers, timeout=_timeout()
             ) as response:
                 if response.status_code >= 400:
                     raise _status_error(response.status_code, await response.aread())

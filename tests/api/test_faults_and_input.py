@@ -162,3 +162,34 @@ async def test_nul_characters_are_a_400_on_every_database(api, chat, field):
     body[field] = "a\x00b"
     response = await api.post("/api/chat", body, content_type="application/json")
     assert response.status_code == 400 and response.json()["error"]["code"] == "invalid_field"
+
+
+@pytest.mark.parametrize("where", ["model", "session_id", "content", "content_part"])
+async def test_nul_characters_are_a_400_on_the_openai_api(api, chat, where):
+    message = {"role": "user", "content": "hi"}
+    body = {"model": chat.chat_model.public_id, "messages": [message], "session_id": "s1"}
+    if where in ("model", "session_id"):
+        body[where] = "a\x00b"
+    else:
+        message["content"] = "a\x00b" if where == "content" else [{"type": "text", "text": "a\x00b"}]
+    response = await api.post("/v1/chat/completions", body, content_type="application/json")
+    assert response.status_code == 400
+    assert response.json()["error"]["code"] == "invalid_value" and "NUL" in response.json()["error"]["message"]
+    assert await Message.objects.acount() == 0
+
+
+def test_the_turns_chat_lookup_reads_what_the_orm_reads(chat, other_user):
+    from chat.exceptions import NotFound
+    from chat.selectors import chat_for_turn, chat_get
+
+    chat.chat_model.system_prompt, chat.chat_model.temperature = "Be brief.", 0.3
+    chat.chat_model.save()
+    plain = chat_for_turn(user=chat.owner, chat_id=chat.public_id)
+    orm = chat_get(user=chat.owner, chat_id=chat.public_id)
+    for field in ChatInstance._meta.concrete_fields:
+        assert getattr(plain, field.attname) == getattr(orm, field.attname), field.name
+    for field in ChatModel._meta.concrete_fields:
+        assert getattr(plain.chat_model, field.attname) == getattr(orm.chat_model, field.attname), field.name
+    assert plain.chat_model.is_active is True and plain.created_at.tzinfo is not None
+    with pytest.raises(NotFound):
+        chat_for_turn(user=other_user, chat_id=chat.public_id)
