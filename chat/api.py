@@ -16,7 +16,7 @@ from django.views.decorators.csrf import csrf_exempt
 from chat.db import run_db
 from chat.exceptions import BadRequest, ChatError, NotAuthenticated, PermissionDenied, RateLimited
 from chat.ratelimit import acquire_stream, check_turn_rate, subjects
-from chat.services import api_token_authenticate
+from chat.services import api_token_authenticate, api_token_cached_user
 from chat.shutdown import draining
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -43,10 +43,18 @@ def _enforce_csrf(request: HttpRequest) -> None:
         raise PermissionDenied("CSRF check failed. Reload the page and try again.", code="csrf_failed")
 
 
+async def token_user(raw: str) -> AbstractBaseUser | None:
+    """The active user of an API token, or None. Without Redis the token cache is this process's memory,
+    read here directly; otherwise (or on a miss) the lookup runs on a database thread."""
+    if not settings.REDIS_URL and (user := api_token_cached_user(raw=raw)) is not None:
+        return user
+    return await run_db(api_token_authenticate, raw=raw)
+
+
 async def authenticate(request: HttpRequest) -> AbstractBaseUser:
     """The user behind a bearer token or a session. Raises ``NotAuthenticated``."""
     if (raw := bearer_token(request)) is not None:
-        user = await run_db(api_token_authenticate, raw=raw)
+        user = await token_user(raw)
         if user is None:
             raise NotAuthenticated("The API token is invalid or has been revoked.", code="invalid_token")
         return user

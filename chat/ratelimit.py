@@ -1,14 +1,16 @@
 """Rate limits: turns per minute, streams at once (per user and per API token), sign-in attempts per address.
 
 Counters are atomic, so they stay correct under concurrency: in Redis when ``REDIS_URL`` is set (shared by
-every server process, one round trip per counter on the asyncio client), otherwise in this process's
-memory cache, updated in place without leaving the event loop. (Django's cache API would run each async
-call on a thread of its own: several thread hops per turn.) A limit of 0 turns it off.
+every server process, one round trip per counter on the asyncio client), otherwise in this process's memory,
+updated in place without leaving the event loop. (Django's cache API would run each async call on a thread
+of its own, and its memory cache pickles every value: together most of a turn's rate-limit cost.) A limit
+of 0 turns it off.
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
 import time
 from collections.abc import Awaitable, Callable
 
@@ -29,6 +31,42 @@ def subjects(user, raw_token: str | None) -> list[str]:
     return keys
 
 
+class LocalCounters:
+    """Counters that expire ``ttl`` seconds after they were created, in this process's memory."""
+
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the sign-in view counts from a worker thread
+        self._counts: dict[str, list] = {}  # key -> [count, expires at (monotonic)]
+        self._next_sweep = 0.0
+
+    def incr(self, key: str, ttl: int) -> int:
+        now = time.monotonic()
+        with self._lock:
+            if now >= self._next_sweep:
+                self._next_sweep = now + self.SWEEP_SECONDS
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+            entry = self._counts.get(key)
+            if entry is None or entry[1] <= now:
+                entry = self._counts[key] = [0, now + ttl]
+            entry[0] += 1
+            return entry[0]
+
+    def decr(self, key: str) -> None:
+        with self._lock:
+            entry = self._counts.get(key)
+            if entry is not None and entry[0] > 0:
+                entry[0] -= 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
+
+
+local_counters = LocalCounters()
+
+
 async def _incr(key: str, ttl: int) -> int:
     """Add one to a counter that expires ``ttl`` seconds after it was created; the new count."""
     if settings.REDIS_URL:
@@ -37,11 +75,13 @@ async def _incr(key: str, ttl: int) -> int:
             pipe.expire(key, ttl, nx=True)
             count, _ = await pipe.execute()
         return count
-    return _cache_incr(key, ttl)  # the in-process memory cache: no I/O
+    return local_counters.incr(key, ttl)  # no I/O
 
 
-def _cache_incr(key: str, ttl: int) -> int:
-    """The same counter on Django's cache, with its synchronous calls."""
+def _sync_incr(key: str, ttl: int) -> int:
+    """The same counter, from synchronous code: on Django's cache (Redis) or in this process's memory."""
+    if not settings.REDIS_URL:
+        return local_counters.incr(key, ttl)
     if shared_cache().add(key, 1, ttl):
         return 1
     try:
@@ -56,10 +96,7 @@ async def _decr(key: str) -> None:
         if await async_redis().decr(key) < 0:  # it had expired
             await async_redis().delete(key)
         return
-    try:
-        shared_cache().decr(key)
-    except ValueError:
-        pass
+    local_counters.decr(key)
 
 
 async def check_turn_rate(keys: list[str]) -> None:
@@ -105,5 +142,5 @@ def check_login_rate(ip: str) -> int | None:
     if not limit:
         return None
     key = f"rl:login:{ip}:{int(time.time() // 60)}"
-    count = _cache_incr(key, 61)
+    count = _sync_incr(key, 61)
     return 60 - int(time.time() % 60) if count > limit else None

@@ -5,14 +5,13 @@ from __future__ import annotations
 from urllib.parse import parse_qs
 
 from channels.auth import AuthMiddlewareStack
-from channels.db import database_sync_to_async
 from channels.routing import URLRouter
 from channels.security.websocket import OriginValidator
 from django.conf import settings
 from django.urls import re_path
 
+from chat.api import token_user
 from chat.consumers import ChatConsumer
-from chat.services import api_token_authenticate
 
 
 class TokenAuthMiddleware:
@@ -37,7 +36,7 @@ class TokenAuthMiddleware:
             return await self.session_app(scope, receive, send)
         from django.contrib.auth.models import AnonymousUser
 
-        user = await database_sync_to_async(api_token_authenticate)(raw=token)
+        user = await token_user(token)
         scope = {**scope, "user": user or AnonymousUser(), "auth_method": "token"}
         return await self.app(scope, receive, send)
 

@@ -323,5 +323,10 @@ def api_token_authenticate(*, raw: str) -> AbstractBaseUser | None:
     return token.user
 
 
+def api_token_cached_user(*, raw: str) -> AbstractBaseUser | None:
+    """The cached answer of ``api_token_authenticate``, when there is one (None is "not cached")."""
+    return shared_cache().get(_token_cache_key(hash_token(raw)))
+
+
 def token_cache_forget(*, key_hashes: list[str]) -> None:
     shared_cache().delete_many([_token_cache_key(key_hash) for key_hash in key_hashes])

@@ -17,7 +17,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 
-from chat.api import admit_turn, bearer_token, parse_json, refuse_nul
+from chat.api import admit_turn, bearer_token, parse_json, refuse_nul, token_user
 from chat.db import run_db
 from chat.events import Error
 from chat.exceptions import BadRequest, ChatError, NotAuthenticated, RateLimited, llm_error_status
@@ -26,7 +26,6 @@ from chat.openai_format import ChunkRenderer, completion, error_body
 from chat.selectors import chat_model_get, chat_model_list
 from chat.services import (
     TurnBegun,
-    api_token_authenticate,
     chat_for_session,
     chat_from_messages,
     turn_begin,
@@ -63,7 +62,7 @@ def openai_view(methods: list[str]) -> Callable[[View], View]:
                         "You didn't provide an API key. Send it as 'Authorization: Bearer <token>'.",
                         code="invalid_api_key",
                     )
-                request.api_user = await run_db(api_token_authenticate, raw=raw)
+                request.api_user = await token_user(raw)
                 if request.api_user is None:
                     raise NotAuthenticated("Incorrect API key provided.", code="invalid_api_key")
                 return await view(request, *args, **kwargs)

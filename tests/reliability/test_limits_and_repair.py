@@ -10,16 +10,20 @@ from django.core.management import call_command
 from django.test import AsyncClient, Client
 
 from chat.models import ChatInstance, Message
+from chat.ratelimit import local_counters
 from tests.conftest import post_turn, read_stream
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
 @pytest.fixture(autouse=True)
-def fresh_cache():
+def fresh_counters():
+    """Counters start at zero: in Redis (the cache) on the suite's second pass, in memory otherwise."""
     cache.clear()
+    local_counters.clear()
     yield
     cache.clear()
+    local_counters.clear()
 
 
 async def test_turns_per_minute_gives_429_with_retry_after(api, chat, llm, settings):
@@ -84,3 +88,18 @@ async def test_health_and_readiness():
     ready = await client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["checks"] == {"database": "ok", "channel_layer": "ok"}
+
+
+def test_in_memory_counters_expire_and_never_go_below_zero(monkeypatch):
+    from chat import ratelimit
+
+    counters, now = ratelimit.LocalCounters(), [1000.0]
+    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: now[0])
+    assert [counters.incr("k", 60) for _ in range(3)] == [1, 2, 3]
+    counters.decr("k")
+    assert counters.incr("k", 60) == 3
+    now[0] += 61  # the window is over: a new count, and the sweep drops the old entries
+    assert counters.incr("k", 60) == 1 and counters.incr("other", 60) == 1
+    for _ in range(3):
+        counters.decr("other")
+    assert counters.incr("other", 60) == 1
