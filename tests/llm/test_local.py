@@ -7,7 +7,7 @@ import asyncio
 import pytest
 
 from chat.models import ChatInstance, ChatModel, Message
-from tests.conftest import post_turn, read_stream
+from tests.conftest import parse_sse, post_turn, read_stream
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.slow]
 
@@ -56,18 +56,17 @@ async def test_two_turns_at_once_take_turns(api, user, local_model):
 async def test_stop_mid_reply_saves_interrupted(api, local_chat, local_model):
     await ChatModel.objects.filter(pk=local_model.pk).aupdate(max_tokens=400)
     response = await post_turn(api, local_chat, "Write a long story about a lighthouse keeper, at least 300 words.")
-    reader = asyncio.ensure_future(read_stream(response))
-    for _ in range(200):
-        await asyncio.sleep(0.05)
-        if reader.done():
+    # Stop once the model has begun to answer (a slow machine can take seconds to read the prompt): the
+    # turn runs on its own task, so it keeps going while this test is not reading.
+    stream, pieces = aiter(response.streaming_content), []
+    async for piece in stream:
+        pieces.append(piece)
+        if b'"type":"token"' in piece:
             break
-        snapshot = await Message.objects.filter(chat=local_chat, role="assistant").afirst()
-        if snapshot is not None:
-            break
-    await asyncio.sleep(1.0)
     stop = await api.post(f"/api/chats/{local_chat.public_id}/stop")
     assert stop.json()["stopped"] is True
-    events, _ = await reader
+    pieces += [piece async for piece in stream]
+    events = parse_sse(b"".join(pieces))
     assert events[-1]["finishReason"] == "stopped"
     reply = await Message.objects.aget(chat=local_chat, role="assistant")
     assert reply.status == "interrupted" and reply.content
