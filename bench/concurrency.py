@@ -1,6 +1,6 @@
 """Many paced streams through ONE server process pinned to one core.
 
-    .venv/bin/python bench/concurrency.py [--steps 100,200,400,600] [--seconds 5]
+    .venv/bin/python bench/concurrency.py [--steps 100,200,400,600] [--seconds 5] [--repeat 3]
 
 The server runs on core 0 (taskset); the test upstream (20 tokens/s per stream) and this load generator run
 on core 1. At each step it opens that many streams within one second through `/api/chat` and reports the
@@ -9,7 +9,10 @@ relayed event (all of it, so starting and saving each turn is spread over its 10
 only", measured while every stream is running), memory per open stream, and the largest step that keeps
 the added p99 gap within 50 ms (and also TTFT p99 within 1 s: a server that holds the gap only by making new
 streams queue for seconds is not carrying them at once). It runs the product under daphne and under
-uvicorn, and a bare Starlette relay of the same upstream as the floor, with httpx and with aiohttp.
+uvicorn, and a bare Starlette relay of the same upstream as the floor, with httpx and with aiohttp. Each
+step runs --repeat times and each figure is the median of those runs (a single p99 on a shared two-core
+machine moves by tens of milliseconds from run to run; the runs' p99 gaps are printed too), and the
+hypervisor's share of the machine's time ("steal") during the whole benchmark is printed at the end.
 """
 
 from __future__ import annotations
@@ -17,7 +20,9 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import math
 import os
+import statistics
 import subprocess
 import sys
 import time
@@ -146,14 +151,17 @@ def main() -> None:
     parser.add_argument("--steps", default="100,200,400,600")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each stream")
     parser.add_argument("--servers", default=",".join(SERVERS), help="which of: " + ", ".join(SERVERS))
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each step; the median of each figure")
     args = parser.parse_args()
     steps = [int(s) for s in args.steps.split(",")]
     os.sched_setaffinity(0, {1})  # the load generator on core 1
     setup_django()
     tokens = int(args.seconds / INTERVAL)
     kinds = args.servers.split(",")
-    token, model_id, chats = prepare(sum(steps) * len(kinds))
-    print(f"concurrency benchmark: streams of {tokens} tokens at 20 tokens/s; server pinned to core 0")
+    token, model_id, chats = prepare(sum(steps) * len(kinds) * args.repeat)
+    print(f"concurrency benchmark: streams of {tokens} tokens at 20 tokens/s; server pinned to core 0; "
+          f"each figure the median of {args.repeat} runs")  # fmt: skip
+    steal_before = steal_ticks()
     print(f"  {'server':17} {'streams':>7} {'gap p50':>8} {'gap p99':>8} {'TTFT p99':>9} {'CPU µs/event':>13} "
           f"{'relay only':>10} {'MB/stream':>9}")  # fmt: skip
     for kind in kinds:
@@ -170,16 +178,21 @@ def main() -> None:
             best = best_started = 0
             try:
                 for count in steps:
-                    batch, chats = chats[:count], chats[count:]
-                    result = asyncio.run(step(port, server.pid, token, model_id, batch))
+                    runs = []
+                    for _ in range(args.repeat):
+                        batch, chats = chats[:count], chats[count:]
+                        runs.append(asyncio.run(step(port, server.pid, token, model_id, batch)))
+                        time.sleep(1)
+                    result = {key: median([run[key] for run in runs]) for key in runs[0]}
+                    spread = ", ".join(f"{run['gap_p99']:.0f}" for run in runs)
                     if result["gap_p99"] <= 50:
                         best = count
                         if result["ttft_p99"] <= 1000:
                             best_started = count
                     print(f"  {kind:17} {count:7d} {result['gap_p50']:7.1f}ms {result['gap_p99']:7.1f}ms "
                           f"{result['ttft_p99']:8.0f}ms {result['cpu_us_per_event']:13.0f} "
-                          f"{result['relay_us_per_event']:10.0f} {result['mb_per_stream']:9.2f}")  # fmt: skip
-                    time.sleep(1)
+                          f"{result['relay_us_per_event']:10.0f} {result['mb_per_stream']:9.2f}"
+                          f"   (gap p99 of each run: {spread} ms)")  # fmt: skip
             finally:
                 server.terminate()
                 server.wait(10)
@@ -189,6 +202,23 @@ def main() -> None:
         finally:
             upstream.terminate()
             upstream.wait(10)
+    total, steal = steal_ticks()
+    share = (steal - steal_before[1]) / max(total - steal_before[0], 1) * 100
+    print(f"  the hypervisor took {share:.1f}% of this machine's CPU time during the run (steal)")
+
+
+def median(values: list[float]) -> float:
+    """The median of the figures that could be measured (NaN where no run could)."""
+    known = [v for v in values if not math.isnan(v)]
+    return statistics.median(known) if known else float("nan")
+
+
+def steal_ticks() -> tuple[int, int]:
+    """All CPU ticks and the hypervisor's share of them ("steal"), from /proc/stat: a busy host makes every
+    figure noisier."""
+    with open("/proc/stat") as handle:
+        fields = [int(v) for v in handle.readline().split()[1:]]
+    return sum(fields[:8]), fields[7]
 
 
 if __name__ == "__main__":
