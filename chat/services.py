@@ -309,10 +309,18 @@ def api_token_authenticate(*, raw: str) -> AbstractBaseUser | None:
     written anyway). Revoking or deleting a token, or changing its user, drops the cached answer at once
     (``token_cache_forget``, called from the model signals in ``chat.apps``).
     """
+    user = api_token_cached_user(raw=raw)
+    return user if user is not None else api_token_lookup(raw=raw)
+
+
+def api_token_cached_user(*, raw: str) -> AbstractBaseUser | None:
+    """The cached answer of ``api_token_authenticate``, when there is one (None is "not cached")."""
+    return shared_cache().get(_token_cache_key(hash_token(raw)))
+
+
+def api_token_lookup(*, raw: str) -> AbstractBaseUser | None:
+    """``api_token_authenticate`` from the database, without reading the cache; caches the answer."""
     key_hash = hash_token(raw)
-    user = shared_cache().get(_token_cache_key(key_hash))
-    if user is not None:
-        return user
     token = ApiToken.objects.select_related("user").filter(key_hash=key_hash, revoked=False).first()
     if token is None or not token.user.is_active:
         return None
@@ -321,11 +329,6 @@ def api_token_authenticate(*, raw: str) -> AbstractBaseUser | None:
         ApiToken.objects.filter(pk=token.pk).update(last_used_at=now)
     shared_cache().set(_token_cache_key(key_hash), token.user, TOKEN_CACHE_SECONDS)
     return token.user
-
-
-def api_token_cached_user(*, raw: str) -> AbstractBaseUser | None:
-    """The cached answer of ``api_token_authenticate``, when there is one (None is "not cached")."""
-    return shared_cache().get(_token_cache_key(hash_token(raw)))
 
 
 def token_cache_forget(*, key_hashes: list[str]) -> None:
