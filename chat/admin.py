@@ -313,6 +313,13 @@ class ChatModelAdmin(admin.ModelAdmin):
     search_fields = ("name", "upstream_model", "public_id")
     readonly_fields = ("public_id", "created_at", "updated_at")
 
+    def get_readonly_fields(self, request, obj=None):
+        # Where a model connects, and which secret it sends there, is for superusers (or the dedicated
+        # permission): a narrower "change chat model" right must not reach the server's environment or network.
+        if request.user.is_superuser or request.user.has_perm("chat.change_chatmodel_connection"):
+            return self.readonly_fields
+        return self.readonly_fields + ChatModel.CONNECTION_FIELDS
+
 
 @admin.register(Feedback)
 class FeedbackAdmin(admin.ModelAdmin):
@@ -336,11 +343,14 @@ class ApiTokenAdmin(admin.ModelAdmin):
     readonly_fields = ("prefix", "created_at", "last_used_at")
 
     def get_readonly_fields(self, request, obj=None):
-        return self.readonly_fields + (("user",) if obj else ())
+        # Only a superuser mints a token for someone else: a token acts with all of its user's rights.
+        return self.readonly_fields + (("user",) if obj or not request.user.is_superuser else ())
 
     def save_model(self, request, obj, form, change):
         if change:
             return super().save_model(request, obj, form, change)
+        if not request.user.is_superuser:
+            obj.user = request.user
         token, raw = api_token_create(user=obj.user, name=obj.name)
         obj.pk, obj.key_hash, obj.prefix = token.pk, token.key_hash, token.prefix
         messages.warning(request, f"The new token is {raw} — copy it now; it will not be shown again.")

@@ -9,6 +9,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
@@ -71,17 +72,25 @@ Release = Callable[[], Awaitable[None]]
 T = TypeVar("T")
 
 
+async def admit(request: HttpRequest) -> Release:
+    """Apply the turn limits (per minute, at once) to this caller; returns the release of its stream slot.
+
+    Turns, transcriptions and speech all count here, so no door does costly work around the limits.
+    """
+    if draining():
+        raise ChatError("The server is restarting. Try again in a moment.", code="shutting_down", status=503)
+    keys = subjects(request.api_user, bearer_token(request))
+    await check_turn_rate(keys)
+    return await acquire_stream(keys)
+
+
 async def admit_turn(request: HttpRequest, begin: Callable[[], Awaitable[T]]) -> tuple[T, Release]:
     """Apply the turn limits to this caller, then ``begin`` the turn holding a stream slot.
 
     Returns what ``begin`` returned and the slot's release (for when the turn ends); if ``begin`` fails,
     the slot is released here.
     """
-    if draining():
-        raise ChatError("The server is restarting. Try again in a moment.", code="shutting_down", status=503)
-    keys = subjects(request.api_user, bearer_token(request))
-    await check_turn_rate(keys)
-    release = await acquire_stream(keys)
+    release = await admit(request)
     try:
         return await begin(), release
     except BaseException:
@@ -121,11 +130,21 @@ def parse_json(request: HttpRequest) -> dict[str, Any]:
         raise BadRequest("Send the request body as JSON (Content-Type: application/json).", code="unsupported_media")
     try:
         body = json.loads(request.body or b"{}")
+    except RequestDataTooBig:
+        raise body_too_large() from None
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("The request body is not valid JSON.", code="invalid_json") from None
+    except RecursionError:
+        raise BadRequest("The request body is nested too deeply.", code="invalid_json") from None
     if not isinstance(body, dict):
         raise BadRequest("The request body must be a JSON object.", code="invalid_json")
     return body
+
+
+def body_too_large() -> ChatError:
+    limit = settings.API_MAX_BODY_BYTES
+    return ChatError(f"The request body is too large; the limit is {limit / 1e6:.0f} MB.", code="request_too_large",
+                     status=413)  # fmt: skip
 
 
 def refuse_nul(value: str, name: str, *, code: str = "invalid_field") -> str:

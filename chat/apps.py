@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.auth.signals import user_login_failed
 from django.db.models.signals import post_delete, post_save
 
 
@@ -10,6 +11,7 @@ class ChatConfig(AppConfig):
         from django.contrib.auth import get_user_model
 
         from chat.models import ApiToken
+        from chat.ratelimit import login_failed
         from chat.services import token_cache_forget
 
         def token_changed(sender, instance, **kwargs):
@@ -24,3 +26,9 @@ class ChatConfig(AppConfig):
         for signal in (post_save, post_delete):
             signal.connect(token_changed, sender=ApiToken, weak=False, dispatch_uid=f"token-cache-{signal}")
             signal.connect(user_changed, sender=get_user_model(), weak=False, dispatch_uid=f"user-token-cache-{signal}")
+
+        def count_failed_sign_in(sender, credentials, request=None, **kwargs):
+            if request is not None:
+                login_failed(request, str(credentials.get("username", "")))
+
+        user_login_failed.connect(count_failed_sign_in, weak=False, dispatch_uid="count-failed-sign-in")

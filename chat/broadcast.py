@@ -55,11 +55,10 @@ async def push_message_saved(chat_id: str, message: dict[str, Any]) -> None:
                                       "frame": text})  # fmt: skip
 
 
-async def push_stream_event(chat_id: str, event: dict[str, Any]) -> None:
-    """Live progress of a streaming reply: ``stream_start``, batched ``token``s and ``stream_end``."""
-    if not may_have_listeners(chat_id):
-        return  # No tab has this chat open: skip encoding the frame for nobody.
-    await _send(chat_group(chat_id), {"type": "chat.stream_event", "event": event, "frame": frame(event)})
+async def push_turn_frames(chat_id: str, message_id: str, frames: list[tuple[int, int, str]]) -> None:
+    """A running turn's new events as websocket frames, each already encoded: (first eventId, last eventId,
+    text). One group message per tick however many frames, so a tab's consumer wakes once."""
+    await _send(chat_group(chat_id), {"type": "chat.turn_frames", "message_id": message_id, "frames": frames})
 
 
 async def request_stop(chat_id: str, message_id: str) -> None:

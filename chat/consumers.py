@@ -11,8 +11,10 @@ from channels.generic.websocket import AsyncWebsocketConsumer
 
 from chat import broadcast
 from chat.exceptions import NotFound
-from chat.live import get_store
 from chat.models import Message
+from chat.realtime import get_backend
+from chat.realtime.base import TurnRef
+from chat.realtime.frames import encode_frames
 from chat.selectors import chat_get, message_list
 from chat.serializers import message_to_dict
 
@@ -30,8 +32,12 @@ def _catch_up(user: Any, chat_id: str, after: int | None) -> list[dict[str, Any]
     return [message_to_dict(m) for m in messages if m.status != Message.Status.STREAMING]
 
 
+MAX_PUBLIC_ID = 32
+
+
 class ChatConsumer(AsyncWebsocketConsumer):
-    """Pushes ``message_saved`` for every saved message, and ``stream_*``/``token`` while a reply streams.
+    """Pushes ``message_saved`` for every saved message, and the running turn's events while a reply streams
+    (``chat.realtime.frames``): a tab that connects mid-reply first gets the turn's events so far, from the log.
 
     Delivery through the channel layer is at most once, so every message carries its ``seq``: a client that
     reconnects with ``?after=<last seq>`` gets what it missed, and this consumer drops anything it already sent.
@@ -51,12 +57,13 @@ class ChatConsumer(AsyncWebsocketConsumer):
         self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
         user = self.scope.get("user")
         after = self._after()
-        if user is None or not user.is_authenticated or after is False:
+        # Public ids are 25 characters; a longer one names no chat (and would overflow a group name).
+        if user is None or not user.is_authenticated or after is False or len(self.chat_id) > MAX_PUBLIC_ID:
             await self.close()
             return
         self.group = broadcast.chat_group(self.chat_id)
         self.last_seq = -1 if after is None else after
-        self.live_offsets: dict[str, int] = {}
+        self.turn, self.seen = "", 0  # the running turn's reply id, and the last eventId sent for it
         # Join before reading, so nothing saved in between is missed; duplicates are dropped by seq.
         await self.channel_layer.group_add(self.group, self.channel_name)
         missed = await database_sync_to_async(_catch_up)(user, self.chat_id, after)
@@ -68,11 +75,11 @@ class ChatConsumer(AsyncWebsocketConsumer):
         for message in missed:
             await self._send_message(message["seq"], message["id"], broadcast.frame({"type": "message_saved",
                                                                                    "message": message}))  # fmt: skip
-        snapshot = await get_store().snapshot(self.chat_id)
-        if snapshot is not None:
-            message_id, content = snapshot
-            self.live_offsets[message_id] = len(content)
-            await self._send_json({"type": "stream_snapshot", "messageId": message_id, "content": content})
+        # A reply still streaming: its events so far, from the log, then live ones (the seam is by eventId).
+        state = await get_backend().log_state(self.chat_id)
+        if state is not None and not state.ended:
+            self.turn, self.seen = state.turn.message_id, 0
+            await self._replay(state.turn)
 
     def _after(self) -> int | None | bool:
         raw = parse_qs(self.scope.get("query_string", b"").decode()).get("after", [None])[0]
@@ -99,26 +106,29 @@ class ChatConsumer(AsyncWebsocketConsumer):
         if seq <= self.last_seq:
             return  # Already sent (the seam between catch-up and live pushes).
         self.last_seq = seq
-        self.live_offsets.pop(message_id, None)
         await self.send(text_data=text)
 
     async def chat_message_saved(self, event: dict[str, Any]) -> None:
         await self._send_message(event["seq"], event["id"], event["frame"])
 
-    async def chat_stream_event(self, event: dict[str, Any]) -> None:
-        payload = event["event"]
-        if payload["type"] != "token":
-            if payload["type"] == "stream_start":
-                self.live_offsets[payload["messageId"]] = 0
-            await self.send(text_data=event["frame"])
-            return
-        message_id, content, offset = payload["messageId"], payload["content"], payload["offset"]
-        start = max(self.live_offsets.get(message_id, offset), offset)
-        if start >= offset + len(content):
-            return  # Already part of the snapshot this tab received.
-        self.live_offsets[message_id] = offset + len(content)
-        if start == offset:
-            await self.send(text_data=event["frame"])
-            return
-        fresh = content[start - offset :]
-        await self._send_json({"type": "token", "messageId": message_id, "content": fresh, "offset": start})
+    async def chat_turn_frames(self, event: dict[str, Any]) -> None:
+        """A running turn's new frames. Each covers a range of eventIds; what this tab already has is
+        dropped, and a gap or an overlap (the seam with the replay on connect) is filled from the log."""
+        if event["message_id"] != self.turn:
+            self.turn, self.seen = event["message_id"], 0
+        for first, last, text in event["frames"]:
+            if last <= self.seen:
+                continue
+            if first != self.seen + 1:
+                state = await get_backend().log_state(self.chat_id)
+                if state is not None and state.turn.message_id == self.turn:
+                    await self._replay(state.turn)
+                    continue
+            self.seen = last
+            await self.send(text_data=text)
+
+    async def _replay(self, turn: TurnRef) -> None:
+        for _first, last, text in encode_frames(await get_backend().log_read(turn, self.seen), self.seen):
+            if last > self.seen:
+                self.seen = last
+                await self.send(text_data=text)

@@ -129,3 +129,13 @@ class Error(Event):
 
     def to_dict(self) -> dict[str, Any]:
         return {"type": self.type, "code": self.code, "message": self.message}
+
+
+def logged(event: Event, event_id: int) -> dict[str, Any]:
+    """An event as the turn event log keeps it (and the GET stream and websockets send it): its dict and its
+    ``eventId``."""
+    if type(event) is Token:  # most events by far
+        return {"type": "token", "content": event.content, "eventId": event_id}
+    payload = event.to_dict()
+    payload["eventId"] = event_id
+    return payload

@@ -5,8 +5,10 @@ from __future__ import annotations
 import hashlib
 import secrets
 from functools import partial
+from urllib.parse import urlsplit
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
@@ -28,6 +30,37 @@ def _public_id_field(prefix: str) -> models.CharField:
     return models.CharField(max_length=32, unique=True, editable=False, default=partial(new_public_id, prefix))
 
 
+def api_key_env_allowed(name: str) -> bool:
+    """Whether a chat model may read its API key from this environment variable: one with
+    ``LLM_KEY_ENV_PREFIX`` or listed in ``LLM_KEY_ENV_ALLOWED``, and never one of Django's own."""
+    if not name or name.startswith("DJANGO_"):
+        return False
+    prefix = settings.LLM_KEY_ENV_PREFIX
+    return bool(prefix and name.startswith(prefix)) or name in settings.LLM_KEY_ENV_ALLOWED
+
+
+def validate_api_key_env(value: str) -> None:
+    if value and not api_key_env_allowed(value):
+        allowed = ", ".join(settings.LLM_KEY_ENV_ALLOWED)
+        raise ValidationError(
+            f"Name a variable that starts with {settings.LLM_KEY_ENV_PREFIX}"
+            + (f" or one of: {allowed}" if allowed else "")
+            + ". Other variables (Django's own among them) cannot be sent to a model server."
+        )
+
+
+def validate_http_url(value: str) -> None:
+    """An http(s) URL with a host. Any host name is fine (``http://ollama:11434/v1`` in a compose network), so
+    this is not Django's URLValidator, which wants a dotted domain."""
+    try:
+        parts = urlsplit(value)
+        parts.port  # noqa: B018 - raises ValueError for a port that is not a number
+    except ValueError:
+        parts = None
+    if parts is None or parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ValidationError("Enter an http:// or https:// URL, such as https://api.openai.com/v1.")
+
+
 class ChatModel(models.Model):
     """An LLM that conversations can talk to: where it runs, which model, and how it is prompted."""
 
@@ -39,13 +72,18 @@ class ChatModel(models.Model):
     name = models.CharField(max_length=100, unique=True, help_text="Shown to users; also accepted as the model id.")
     provider = models.CharField(max_length=20, choices=Provider.choices, default=Provider.OPENAI)
     base_url = models.CharField(
-        max_length=500, blank=True, help_text="OpenAI-compatible base URL, e.g. https://api.openai.com/v1"
+        max_length=500,
+        blank=True,
+        validators=[validate_http_url],
+        help_text="OpenAI-compatible base URL, e.g. https://api.openai.com/v1",
     )
     upstream_model = models.CharField(max_length=200, blank=True, help_text="Model name sent upstream.")
     api_key_env = models.CharField(
         max_length=100,
         blank=True,
-        help_text="Name of the environment variable that holds the API key (never the key itself).",
+        validators=[validate_api_key_env],
+        help_text="Name of the environment variable that holds the API key (never the key itself); it must "
+        "start with LLM_KEY_ or be listed in LLM_KEY_ENV_ALLOWED.",
     )
     local_path = models.CharField(
         max_length=500, blank=True, help_text="Path to a GGUF file for the local provider (blank: the default)."
@@ -57,8 +95,12 @@ class ChatModel(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
+    # Where a model connects and which secret it sends: changing these needs this permission (or superuser).
+    CONNECTION_FIELDS = ("base_url", "api_key_env", "local_path")
+
     class Meta:
         ordering = ["name"]
+        permissions = [("change_chatmodel_connection", "Can change where a chat model connects and its key")]
 
     def __str__(self) -> str:
         return self.name

@@ -2,16 +2,45 @@
 
 from __future__ import annotations
 
+from functools import wraps
+
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 
 from chat.models import ChatInstance
-from chat.ratelimit import check_login_rate
+from chat.ratelimit import login_wait
+
+# The app's pages load only their own modules and styles: no inline script, nothing from elsewhere.
+CONTENT_SECURITY_POLICY = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob: data:",
+    "connect-src 'self'",
+    "object-src 'none'",
+    "base-uri 'self'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])  # fmt: skip
 
 
+def content_security_policy(view):
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
+        response = view(request, *args, **kwargs)
+        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        return response
+
+    return wrapper
+
+
+@content_security_policy
 @login_required
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
@@ -22,6 +51,7 @@ def home(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/app.html", {"chat": None})
 
 
+@content_security_policy
 @login_required
 @ensure_csrf_cookie
 def chat_page(request: HttpRequest, chat_id: str) -> HttpResponse:
@@ -31,20 +61,34 @@ def chat_page(request: HttpRequest, chat_id: str) -> HttpResponse:
     return render(request, "chat/app.html", {"chat": chat})
 
 
+def login_refused(request: HttpRequest) -> HttpResponse | None:
+    """A 429 sign-in page while this address or username has failed too often, else None.
+
+    Failures are counted by the ``user_login_failed`` signal (``chat.apps``), so every form that signs in
+    through ``authenticate`` (this page, the admin's) shares the same counters.
+    """
+    if request.method != "POST":
+        return None
+    wait = login_wait(request, request.POST.get("username", ""))
+    if wait is None:
+        return None
+    context = {"rate_limited": f"Too many sign-in attempts. Try again in {wait} seconds.",
+               "next": request.GET.get("next", request.POST.get("next", ""))}  # fmt: skip
+    response = render(request, "registration/login.html", context, status=429)
+    response["Retry-After"] = str(wait)
+    return response
+
+
+@method_decorator(content_security_policy, name="dispatch")
 class LoginView(auth_views.LoginView):
-    """Django's sign-in page, with a limit on attempts per client address."""
+    """Django's sign-in page, with the limit on failed attempts."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        wait = check_login_rate(request.META.get("REMOTE_ADDR", ""))
-        if wait is not None:
-            form = self.get_form()
-            form.errors.clear()
-            response = self.render_to_response(
-                self.get_context_data(
-                    form=form, rate_limited=f"Too many sign-in attempts. Try again in {wait} seconds."
-                )
-            )
-            response.status_code = 429
-            response["Retry-After"] = str(wait)
-            return response
-        return super().post(request, *args, **kwargs)
+        return login_refused(request) or super().post(request, *args, **kwargs)
+
+
+class AdminSite(admin.AdminSite):
+    """Django's admin site, with the same limit on failed sign-ins as the sign-in page."""
+
+    def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
+        return login_refused(request) or super().login(request, extra_context)

@@ -1,4 +1,5 @@
-"""Rate limits: turns per minute, streams at once (per user and per API token), sign-in attempts per address.
+"""Rate limits: turns per minute, streams at once (per user and per API token), failed sign-ins per address
+and per username.
 
 Counters are atomic, so they stay correct under concurrency: in Redis when ``REDIS_URL`` is set (shared by
 every server process, one round trip per counter on the asyncio client), otherwise in this process's memory,
@@ -10,6 +11,7 @@ of 0 turns it off.
 from __future__ import annotations
 
 import hashlib
+import ipaddress
 import threading
 import time
 from collections.abc import Awaitable, Callable
@@ -52,6 +54,11 @@ class LocalCounters:
                 entry = self._counts[key] = [0, now + ttl]
             entry[0] += 1
             return entry[0]
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            entry = self._counts.get(key)
+            return entry[0] if entry is not None and entry[1] > time.monotonic() else 0
 
     def decr(self, key: str) -> None:
         with self._lock:
@@ -136,11 +143,50 @@ async def acquire_stream(keys: list[str]) -> Callable[[], Awaitable[None]]:
     return release
 
 
-def check_login_rate(ip: str) -> int | None:
-    """Sign-in attempts per client address and minute; returns seconds to wait when over the limit."""
+def client_address(request) -> str:
+    """The client's address: ``REMOTE_ADDR``, or, when that is one of ``TRUSTED_PROXIES``, the nearest address
+    in ``X-Forwarded-For`` that is not (what a client writes there itself comes first and is not believed)."""
+    address = request.META.get("REMOTE_ADDR", "")
+    if not settings.TRUSTED_PROXIES or not _is_trusted_proxy(address):
+        return address
+    forwarded = [hop.strip() for hop in request.META.get("HTTP_X_FORWARDED_FOR", "").split(",") if hop.strip()]
+    for hop in reversed(forwarded):
+        if not _is_trusted_proxy(hop):
+            return hop
+    return forwarded[0] if forwarded else address
+
+
+def _is_trusted_proxy(address: str) -> bool:
+    try:
+        ip = ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in settings.TRUSTED_PROXIES)
+
+
+def _login_keys(request, username: str) -> list[str]:
+    window = int(time.time() // 60)
+    name = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:20]
+    return [f"rl:login:ip:{client_address(request)}:{window}", f"rl:login:user:{name}:{window}"]
+
+
+def _sync_count(key: str) -> int:
+    if not settings.REDIS_URL:
+        return local_counters.get(key)
+    return shared_cache().get(key) or 0
+
+
+def login_wait(request, username: str) -> int | None:
+    """Seconds to wait before signing in again, when this address or this username has failed too often
+    this minute (RATE_LIMIT_LOGINS_PER_MINUTE); None when it may try."""
     limit = settings.RATE_LIMIT_LOGINS_PER_MINUTE
-    if not limit:
+    if not limit or not any(_sync_count(key) >= limit for key in _login_keys(request, username)):
         return None
-    key = f"rl:login:{ip}:{int(time.time() // 60)}"
-    count = _sync_incr(key, 61)
-    return 60 - int(time.time() % 60) if count > limit else None
+    return 60 - int(time.time() % 60)
+
+
+def login_failed(request, username: str) -> None:
+    """Count a failed sign-in against the client's address and the username (successes are not counted)."""
+    if settings.RATE_LIMIT_LOGINS_PER_MINUTE:
+        for key in _login_keys(request, username):
+            _sync_incr(key, 61)

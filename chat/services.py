@@ -111,14 +111,15 @@ def turn_begin(
     *,
     user: AbstractBaseUser,
     chat_id: str,
-    model_id: str,
+    model_id: str | None,
     content: str,
     source: str = Message.Source.TEXT,
     client_message_id: str | None = None,
 ) -> TurnBegun:
     """Save the user's message and an empty streaming reply, or find the turn a retry refers to.
 
-    Raises ``NotFound`` for an unknown chat or model and ``Busy`` while the chat is still answering.
+    ``model_id`` None means the chat's own model. Raises ``NotFound`` for an unknown chat or model and
+    ``Busy`` while the chat is still answering.
     Every turn starts here, so it is kept to five statements in one transaction: lock the chat (with its
     model, usually the one asked for), read the last ``seq``, insert both messages, touch the chat, read the
     history. A reply still streaming is refused by the one-streaming-reply-per-chat constraint.
@@ -126,9 +127,7 @@ def turn_begin(
     try:
         with transaction.atomic():
             chat = chat_for_turn(user=user, chat_id=chat_id)
-            chat_model = chat.chat_model
-            if not (chat_model.is_active and model_id in (chat_model.public_id, chat_model.name)):
-                chat_model = chat_model_get(model_id=model_id)
+            chat_model = turn_model(chat, model_id)
             if client_message_id and (replay := turn_find_replay(chat, chat_model, client_message_id)):
                 return replay
             return _insert_turn(chat, chat_model, last_seq(chat=chat), content, source, client_message_id)
@@ -139,6 +138,14 @@ def turn_begin(
             if replay := turn_find_replay(chat, chat_model, client_message_id):
                 return replay
         raise Busy() from None
+
+
+def turn_model(chat: ChatInstance, model_id: str | None) -> ChatModel:
+    """The model a turn asks: the one named, or the chat's own when none is (the chat's is already loaded)."""
+    chat_model = chat.chat_model
+    if chat_model.is_active and model_id in (None, chat_model.public_id, chat_model.name):
+        return chat_model
+    return chat_model_get(model_id=model_id or chat_model.public_id)
 
 
 def _insert_turn(

@@ -20,7 +20,7 @@ from chat import runtime
 
 logger = logging.getLogger(__name__)
 
-_state = {"installed": False, "draining": False}
+_state: dict = {"installed": False, "draining": False}
 
 
 def draining() -> bool:
@@ -32,6 +32,10 @@ def install(loop: asyncio.AbstractEventLoop) -> None:
     if _state["installed"] or threading.current_thread() is not threading.main_thread():
         return
     _state["installed"] = True
+    if settings.REALTIME_REAPER:
+        from chat.realtime import reaper
+
+        _state["reaper"] = loop.create_task(reaper.run())
     previous = signal.getsignal(signal.SIGTERM)
     loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(_drain(loop, previous)))
 

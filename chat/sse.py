@@ -28,24 +28,23 @@ def encode_done() -> bytes:
 
 
 async def stream(
-    next_item: Callable[[], Awaitable[Any]],
+    next_item: Callable[[], Awaitable[tuple[int, Any] | None]],
     render: Callable[[Any, int], bytes | None],
     *,
     on_close: Callable[[], Awaitable[Any]],
 ) -> AsyncIterator[bytes]:
-    """Write each item as it comes; a ``Heartbeat`` becomes a keep-alive comment.
+    """Write each event as it comes; a ``Heartbeat`` becomes a keep-alive comment.
 
-    ``next_item`` returns None at the end; ``render`` turns an item into bytes (or None to skip it);
-    ``on_close`` runs however the stream ends, including a client disconnect (Django cancels us then).
+    ``next_item`` returns ``(eventId, event)``, or None at the end; ``render`` turns an event and its id into
+    bytes (or None to skip it); ``on_close`` runs however the stream ends, including a client disconnect
+    (Django cancels us then).
     """
-    count = 0
     try:
         while (item := await next_item()) is not None:
-            if isinstance(item, Heartbeat):
+            event_id, event = item
+            if isinstance(event, Heartbeat):
                 yield KEEPALIVE
-                continue
-            count += 1
-            if (data := render(item, count)) is not None:
+            elif (data := render(event, event_id)) is not None:
                 yield data
     finally:
         await on_close()
@@ -58,3 +57,8 @@ def render_event(event: Any, event_id: int) -> bytes:
     payload = event.to_dict()
     payload["eventId"] = event_id
     return encode(payload)
+
+
+def render_event_without_tokens(event: Any, event_id: int) -> bytes | None:
+    """``render_event`` for ``includeTokens=false``: the tokens are left out (their eventIds with them)."""
+    return None if type(event) is Token else render_event(event, event_id)

@@ -31,12 +31,14 @@ from chat.events import (
     StreamStart,
     Thinking,
     Token,
+    logged,
 )
 from chat.exceptions import LLMError
-from chat.live import LiveRelay
 from chat.llm import get_provider
 from chat.llm.base import LLMRequest, Usage
-from chat.models import Message
+from chat.models import ChatModel, Message, api_key_env_allowed
+from chat.realtime.base import TurnRef
+from chat.realtime.publish import TurnPublisher
 from chat.serializers import message_to_dict
 from chat.services import TurnBegun, message_finish, message_refresh_final
 
@@ -47,7 +49,6 @@ logger = logging.getLogger(__name__)
 class TurnOptions:
     """Per-request overrides of the chat model's settings (the OpenAI-compatible API sets these)."""
 
-    include_tokens: bool = True
     temperature: float | None = None
     max_tokens: int | None = None
     stop: list[str] | None = None
@@ -71,9 +72,24 @@ def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
         temperature=options.temperature if options.temperature is not None else chat_model.temperature,
         max_tokens=options.max_tokens if options.max_tokens is not None else chat_model.max_tokens,
         stop=options.stop,
-        api_key=os.environ.get(chat_model.api_key_env, "") if chat_model.api_key_env else "",
+        api_key=_api_key(chat_model),
         extra=options.extra,
     )
+
+
+def _api_key(chat_model: ChatModel) -> str:
+    """The model's API key, from the environment variable it names, if that variable may be sent upstream
+    (a row saved before the rule, or edited around the admin, is refused rather than obeyed)."""
+    name = chat_model.api_key_env
+    if not name:
+        return ""
+    if not api_key_env_allowed(name):
+        raise LLMError(
+            "This model's API key setting is not allowed on this server; an admin must correct the model.",
+            code="api_key_env_refused",
+            detail=f"api_key_env={name!r} is outside LLM_KEY_ENV_PREFIX / LLM_KEY_ENV_ALLOWED",
+        )
+    return os.environ.get(name, "")
 
 
 @dataclass(slots=True)
@@ -93,19 +109,16 @@ async def run_turn(
     options: TurnOptions,
     *,
     started: float,
+    publisher: TurnPublisher | None,
     prelude: Iterable[Event] = (),
 ) -> AsyncIterator[Event]:
     """The events of one turn, from ``stream_start`` to ``stream_end``. The reply is always saved."""
     reply, chat_id = begun.assistant_message, begun.chat.public_id
-    live = LiveRelay(chat_id, reply.public_id) if begun.persist else None
     for event in prelude:
         yield event
-    start = StreamStart(
+    yield StreamStart(
         chat_id, begun.user_message.public_id, begun.user_message.seq, reply.public_id, begun.chat_model.public_id
     )
-    if live is not None:
-        live.start(begun.user_message, start.to_dict())
-    yield start
     yield Status("thinking…")
     outcome = _Outcome()
     try:
@@ -115,10 +128,7 @@ async def run_turn(
                 if outcome.ttft_ms is None:
                     outcome.ttft_ms = int((time.monotonic() - started) * 1000)
                 outcome.parts.append(chunk.content)
-                if live is not None:
-                    live.token(chunk.content)
-                if options.include_tokens:
-                    yield Token(chunk.content)
+                yield Token(chunk.content)
             if chunk.reasoning:
                 outcome.thinking.append(chunk.reasoning)
                 yield Thinking(chunk.reasoning)
@@ -137,7 +147,7 @@ async def run_turn(
         if not control.stop_requested:
             # The client went away. Save what arrived, then let the cancellation go on.
             outcome.finish_reason = "client_disconnected"
-            await asyncio.shield(_finish(begun, outcome, live, started))
+            await asyncio.shield(_finish(begun, outcome, publisher, started))
             raise
         asyncio.current_task().uncancel()
         outcome.finish_reason = "stopped"
@@ -147,7 +157,7 @@ async def run_turn(
         outcome.status = Message.Status.ERROR
     finally:
         control.cancellable = False
-    message, saved = await asyncio.shield(_finish(begun, outcome, live, started))
+    message, saved = await asyncio.shield(_finish(begun, outcome, publisher, started))
     usage = outcome.usage.as_dict() if outcome.usage else None
     if outcome.error and message.status == Message.Status.ERROR:
         yield Error(outcome.error.code, outcome.error.message)
@@ -158,9 +168,9 @@ async def run_turn(
 
 
 async def _finish(
-    begun: TurnBegun, outcome: _Outcome, live: LiveRelay | None, started: float
+    begun: TurnBegun, outcome: _Outcome, publisher: TurnPublisher | None, started: float
 ) -> tuple[Message, dict[str, Any]]:
-    """Save the reply once, tell the other tabs, and close the live relay."""
+    """Save the reply once; its publisher tells the other tabs once the turn's last events are out."""
     usage = outcome.usage or Usage()
     error = outcome.error
     fields = dict(
@@ -178,19 +188,19 @@ async def _finish(
     )
     message = await run_db(message_finish, **fields) if begun.persist else message_finish(**fields)
     saved = message_to_dict(message)
-    if live is not None:
-        await live.end({"finishReason": message.finish_reason, "status": message.status})
-        await broadcast.push_message_saved(begun.chat.public_id, saved)
+    if publisher is not None:
+        publisher.finished(message, saved, outcome.usage.as_dict() if outcome.usage else None)
     return message, saved
 
 
 class TurnStream:
     """Runs a turn's events in a task of its own and hands them to one reader.
 
-    The reader (an SSE response, a JSON collector) can go away at any time: ``aclose`` cancels the turn,
-    which saves the partial reply as ``interrupted``. A stop request cancels the same task but lets the
-    turn finish its events. ``keep_alive`` adds a ``Heartbeat`` after each quiet interval, from one timer
-    per stream rather than a timeout around every event.
+    Each event gets its ``eventId`` here (1, 2, 3…) and goes to the turn's publisher (the event log and the
+    chat's open tabs) as well as to the reader. The reader (an SSE response, a JSON collector) can go away
+    at any time: ``aclose`` cancels the turn, which saves the partial reply as ``interrupted``. A stop
+    request cancels the same task but lets the turn finish its events. ``keep_alive`` adds a ``Heartbeat``
+    after each quiet interval, from one timer per stream rather than a timeout around every event.
     """
 
     _END = object()
@@ -200,9 +210,11 @@ class TurnStream:
         events: AsyncIterator[Event],
         control: runtime.TurnControl | None,
         on_finish: Callable[[], Awaitable[None]] | None = None,
+        publisher: TurnPublisher | None = None,
     ):
         self.control = control
         self._on_finish = on_finish
+        self._publisher = publisher
         self._queue: asyncio.Queue[Any] = asyncio.Queue()
         self._loop = asyncio.get_running_loop()
         self._last_event = self._loop.time()
@@ -215,14 +227,20 @@ class TurnStream:
             self._listener = _listen_for_stop(control)
 
     async def _pump(self, events: AsyncIterator[Event]) -> None:
-        loop, queue = self._loop, self._queue
+        loop, queue, publisher = self._loop, self._queue, self._publisher
+        event_id = 0
         try:
             async for event in events:
-                queue.put_nowait(event)
+                event_id += 1
+                if publisher is not None:
+                    publisher.event(logged(event, event_id))
+                queue.put_nowait((event_id, event))
                 self._last_event = loop.time()
         finally:
             if self._heartbeat is not None:
                 self._heartbeat.cancel()
+            if publisher is not None:
+                await asyncio.shield(publisher.close())
             if self.control is not None:
                 runtime.unregister(self.control)
             if self._listener is not None:
@@ -239,28 +257,28 @@ class TurnStream:
                 return
             now = self._loop.time()
             if now - self._last_event >= interval:
-                self._queue.put_nowait(HEARTBEAT)
+                self._queue.put_nowait((0, HEARTBEAT))
                 self._last_event = now
             self._heartbeat = self._loop.call_at(self._last_event + interval, beat)
 
         self._heartbeat = self._loop.call_at(self._last_event + interval, beat)
 
-    async def next(self) -> Event | None:
-        """The next event, or None once the turn is over."""
+    async def next(self) -> tuple[int, Event] | None:
+        """The next event with its eventId (a ``Heartbeat`` has 0), or None once the turn is over."""
         item = await self._queue.get()
         if item is self._END:
             await self._task  # Surfaces a crash of the pump itself.
             return None
         return item
 
-    async def __aiter__(self) -> AsyncIterator[Event]:
-        while (event := await self.next()) is not None:
-            yield event
-
     async def collect(self) -> list[Event]:
         """Every event of the turn, for the non-streaming forms."""
         try:
-            return [event async for event in self]
+            events = []
+            while (item := await self.next()) is not None:
+                if item[1] is not HEARTBEAT:
+                    events.append(item[1])
+            return events
         finally:
             await self.aclose()
 
@@ -305,9 +323,15 @@ def start_turn(
 ) -> TurnStream:
     """Start a new turn, or the replay of an earlier one, and return its stream of events."""
     if begun.replay:
-        return TurnStream(replay_turn(begun, options, prelude=prelude), None, on_finish)
-    control = runtime.TurnControl(begun.chat.public_id, begun.assistant_message.public_id)
-    return TurnStream(run_turn(begun, control, options, started=started, prelude=prelude), control, on_finish)
+        return TurnStream(replay_turn(begun, prelude=prelude), None, on_finish)
+    reply = begun.assistant_message
+    control = runtime.TurnControl(begun.chat.public_id, reply.public_id)
+    publisher = None
+    if begun.persist:  # a stored turn is published; a stateless API request is nobody else's business
+        publisher = TurnPublisher(TurnRef(begun.chat.public_id, reply.seq, reply.public_id))
+        publisher.start(begun.user_message)
+    events = run_turn(begun, control, options, started=started, publisher=publisher, prelude=prelude)
+    return TurnStream(events, control, on_finish, publisher)
 
 
 async def _wait_finished(message: Message) -> Message:
@@ -323,7 +347,7 @@ async def _wait_finished(message: Message) -> Message:
         await asyncio.sleep(0.2)
 
 
-async def replay_turn(begun: TurnBegun, options: TurnOptions, *, prelude: Iterable[Event] = ()) -> AsyncIterator[Event]:
+async def replay_turn(begun: TurnBegun, *, prelude: Iterable[Event] = ()) -> AsyncIterator[Event]:
     """The events of an already stored turn, for a retry that repeats its clientMessageId."""
     for event in prelude:
         yield event
@@ -338,7 +362,7 @@ async def replay_turn(begun: TurnBegun, options: TurnOptions, *, prelude: Iterab
         yield StreamEnd("error")
         return
     saved = message_to_dict(reply)
-    if reply.content and options.include_tokens:
+    if reply.content:
         yield Token(reply.content)
     if reply.status == Message.Status.ERROR:
         yield Error(reply.error_code, saved["error"]["message"])

@@ -11,5 +11,6 @@ urlpatterns = [
     path("api/chats/<str:chat_id>", views.chat_detail_view, name="chat-detail"),
     path("api/chats/<str:chat_id>/messages", views.chat_messages_view, name="chat-messages"),
     path("api/chats/<str:chat_id>/stop", views.chat_stop_view, name="chat-stop"),
+    path("api/chats/<str:chat_id>/events", views.chat_events_view, name="chat-events"),
     path("api/messages/<str:message_id>/feedback", views.message_feedback_view, name="message-feedback"),
 ]

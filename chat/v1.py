@@ -136,16 +136,27 @@ def _text(content: Any, index: int) -> str:
 
 
 def _messages(raw: Any) -> list[dict[str, str]]:
+    """The conversation a request brings, within the same limits as every other door: each message's
+    length (CHAT_MAX_MESSAGE_CHARS), their number and their total size."""
     if not isinstance(raw, list) or not raw:
         raise BadRequest("'messages' must be a non-empty array.", code="invalid_value")
-    messages = []
+    if len(raw) > settings.CHAT_MAX_REQUEST_MESSAGES:
+        raise BadRequest(f"Too many messages ({len(raw):,}; the limit is {settings.CHAT_MAX_REQUEST_MESSAGES:,}).",
+                         code="invalid_value")  # fmt: skip
+    messages, total = [], 0
     for index, item in enumerate(raw):
         role = item.get("role") if isinstance(item, dict) else None
         if role not in {"system", "developer", "user", "assistant"}:
             raise BadRequest(f"messages[{index}].role must be system, user or assistant.", code="invalid_value")
-        messages.append(
-            {"role": "system" if role == "developer" else role, "content": _text(item.get("content"), index)}
-        )
+        content = _text(item.get("content"), index)
+        if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
+            raise BadRequest(f"messages[{index}].content is too long ({len(content):,} characters; the limit is "
+                             f"{settings.CHAT_MAX_MESSAGE_CHARS:,}).", code="invalid_value")  # fmt: skip
+        total += len(content)
+        if total > settings.CHAT_MAX_REQUEST_CHARS:
+            raise BadRequest(f"The messages are too long together (the limit is {settings.CHAT_MAX_REQUEST_CHARS:,} "
+                             "characters).", code="invalid_value")  # fmt: skip
+        messages.append({"role": "system" if role == "developer" else role, "content": content})
     if messages[-1]["role"] != "user":
         raise BadRequest("The last message must be from the user.", code="invalid_value")
     if not messages[-1]["content"].strip():

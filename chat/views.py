@@ -20,12 +20,15 @@ from chat.api import (
     parse_int,
     parse_json,
     parse_message,
+    refuse_nul,
     require_str,
 )
 from chat.db import run_db
 from chat.events import Error, MessageSaved
 from chat.exceptions import BadRequest, NotFound, llm_error_status
 from chat.models import Message
+from chat.realtime.follow import follow
+from chat.realtime.frames import parse_cursor
 from chat.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
 from chat.serializers import chat_model_to_dict, chat_to_dict, message_to_dict
 from chat.services import (
@@ -83,8 +86,10 @@ async def chat_detail_view(request: HttpRequest, chat_id: str) -> HttpResponse:
         return HttpResponse(status=204)
     body = parse_json(request)
     title = body.get("title")
-    if title is not None and not isinstance(title, str):
-        raise BadRequest("'title' must be a string.", code="invalid_field")
+    if title is not None:
+        if not isinstance(title, str) or len(title) > 200:
+            raise BadRequest("'title' must be a string of at most 200 characters.", code="invalid_field")
+        refuse_nul(title, "title")
     model_id = optional_str(body, "chatModelId")
 
     def update() -> dict[str, Any]:
@@ -138,6 +143,25 @@ async def _stop_running(chat_id: str) -> Message | None:
             await run_db(message.refresh_from_db, fields=["status"])
     await run_db(message.refresh_from_db)
     return message
+
+
+@api_view(["GET"])
+async def chat_events_view(request: HttpRequest, chat_id: str) -> StreamingHttpResponse:
+    """``GET /api/chats/<ci>/events``: the chat's turn as ``text/event-stream`` for EventSource clients, from
+    the event log (``chat.realtime.follow`` says which turn, and from where)."""
+    await run_db(chat_get, user=request.api_user, chat_id=chat_id)
+    raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
+    try:
+        cursor = parse_cursor(raw)
+    except ValueError:
+        raise BadRequest(
+            "'Last-Event-ID' (or 'after') must be an event id from this stream: '<seq>:<eventId>' or '<eventId>'.",
+            code="invalid_cursor",
+        ) from None
+    response = StreamingHttpResponse(follow(chat_id, cursor), content_type="text/event-stream; charset=utf-8")
+    for name, value in sse.SSE_HEADERS.items():
+        response[name] = value
+    return response
 
 
 @api_view(["POST"])
@@ -204,7 +228,7 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     include_tokens = parse_bool(body.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True)
     content = parse_message(body.get("message"))
     chat_id = require_str(body, "chatInstanceId")
-    model_id = require_str(body, "chatModelId")
+    model_id = optional_str(body, "chatModelId")  # none: the chat's own model
     client_message_id = optional_str(body, "clientMessageId")
     begun, release = await admit_turn(
         request,
@@ -217,9 +241,9 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
             client_message_id=client_message_id,
         ),
     )
-    turn = start_turn(begun, TurnOptions(include_tokens=include_tokens), started=started, on_finish=release)
+    turn = start_turn(begun, TurnOptions(), started=started, on_finish=release)
     if stream:
-        return sse_response(turn)
+        return sse_response(turn, sse.render_event if include_tokens else sse.render_event_without_tokens)
     body, status = await collect_turn(turn, begun.user_message, begun.assistant_message)
     return JsonResponse(body, status=status)
 

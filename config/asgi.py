@@ -10,14 +10,18 @@ from config.handler import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 
+from config.logs import install_redaction  # noqa: E402
+
+install_redaction()  # the server's own loggers log websocket URLs, ``?token=`` included
+
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat.routing import websocket_application  # noqa: E402
-from config.limits import UploadSizeLimit  # noqa: E402
+from config.limits import BodySizeLimit  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
-http_app = UploadSizeLimit(http_app)
+http_app = BodySizeLimit(http_app)
 
 from django.urls import get_resolver  # noqa: E402
 

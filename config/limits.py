@@ -1,4 +1,4 @@
-"""An ASGI guard that refuses oversized uploads before their body is read."""
+"""An ASGI guard that refuses oversized request bodies before they are read."""
 
 from __future__ import annotations
 
@@ -10,17 +10,36 @@ UPLOAD_PATHS = ("/api/chat/voice", "/v1/audio/transcriptions")
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
 
 
-class UploadSizeLimit:
-    """Answers 413 at once when Content-Length already says the upload is too large; cuts off a chunked
-    upload as soon as it passes the limit, so a client cannot stream gigabytes into a temporary file."""
+def _limit(path: str) -> int:
+    if path.startswith(UPLOAD_PATHS):
+        return settings.VOICE_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
+    return settings.API_MAX_BODY_BYTES
+
+
+def _refusal(path: str) -> dict:
+    if path.startswith(UPLOAD_PATHS):
+        message = f"The upload is too large; the limit is {settings.VOICE_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
+        code = "file_too_large" if path.startswith("/v1/") else "audio_too_large"
+    else:
+        message = f"The request body is too large; the limit is {settings.API_MAX_BODY_BYTES / 1e6:.0f} MB."
+        code = "request_too_large"
+    if path.startswith("/v1/"):
+        return {"error": {"message": message, "type": "invalid_request_error", "code": code}}
+    return {"error": {"code": code, "message": message}}
+
+
+class BodySizeLimit:
+    """Answers 413 at once when Content-Length already says the body is too large (Django would read it
+    whole first); cuts off a chunked body as soon as it passes the limit, so a client cannot stream
+    gigabytes into memory or a temporary file. Audio uploads have their own, larger limit."""
 
     def __init__(self, app):
         self.app = app
 
     async def __call__(self, scope, receive, send):
-        if scope["type"] != "http" or scope["method"] != "POST" or not scope["path"].startswith(UPLOAD_PATHS):
+        if scope["type"] != "http" or scope["method"] in ("GET", "HEAD", "OPTIONS"):
             return await self.app(scope, receive, send)
-        limit = settings.VOICE_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
+        limit = _limit(scope["path"])
         length = dict(scope.get("headers", [])).get(b"content-length")
         if length is not None and length.isdigit() and int(length) > limit:
             return await self._refuse(send, scope["path"])
@@ -38,12 +57,7 @@ class UploadSizeLimit:
         return await self.app(scope, counting_receive, send)
 
     async def _refuse(self, send, path: str) -> None:
-        message = f"The upload is too large; the limit is {settings.VOICE_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
-        if path.startswith("/v1/"):
-            body = {"error": {"message": message, "type": "invalid_request_error", "code": "file_too_large"}}
-        else:
-            body = {"error": {"code": "audio_too_large", "message": message}}
-        payload = json.dumps(body).encode()
+        payload = json.dumps(_refusal(path)).encode()
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
                    (b"connection", b"close")]  # fmt: skip
         await send({"type": "http.response.start", "status": 413, "headers": headers})

@@ -31,7 +31,13 @@ class InlineHooks:
 
 
 class SecurityMiddleware(InlineHooks, security.SecurityMiddleware):
-    pass
+    """Django's security headers, plus a Permissions-Policy: the microphone for this site only, nothing else."""
+
+    PERMISSIONS_POLICY = "microphone=(self), camera=(), geolocation=(), payment=(), usb=()"
+
+    def process_response(self, request, response):
+        response.setdefault("Permissions-Policy", self.PERMISSIONS_POLICY)
+        return super().process_response(request, response)
 
 
 class CommonMiddleware(InlineHooks, common.CommonMiddleware):

@@ -57,7 +57,7 @@ VAR_DIR = Path(env_str("APP_VAR_DIR", str(BASE_DIR / "var")))
 
 INSTALLED_APPS = [
     "daphne",
-    "django.contrib.admin",
+    "config.apps.AdminConfig",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -98,39 +98,51 @@ TEMPLATES = [
     },
 ]
 
+
 # --- Database ---------------------------------------------------------------------------------------
 # SQLite runs in WAL mode with a busy timeout and IMMEDIATE transactions, so concurrent writers queue
-# instead of failing with "database is locked".
+# instead of failing with "database is locked". A ``sqlite://`` DATABASE_URL gets the same settings.
+def sqlite_database(path: str | Path) -> dict:
+    return {
+        "ENGINE": "django.db.backends.sqlite3",
+        "NAME": path,
+        "OPTIONS": {
+            "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        },
+        # SQLite connections are cheap to keep and costly to reopen (the PRAGMAs run each time).
+        "CONN_MAX_AGE": None,
+    }
+
+
 SQLITE_PATH = Path(env_str("SQLITE_PATH", str(VAR_DIR / "db.sqlite3")))
 DATABASE_URL = env_str("DATABASE_URL")
+DATABASES = {"default": sqlite_database(SQLITE_PATH)}
 if DATABASE_URL:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)}
-    if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
-        # Async views hop between threads; a pool hands connections back at the end of each request
-        # instead of keeping one per thread.
-        DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
-            "min_size": env_int("DB_POOL_MIN_SIZE", 2),
-            "max_size": env_int("DB_POOL_MAX_SIZE", 20),
-            "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
-        }
-else:
-    DATABASES = {
-        "default": {
-            "ENGINE": "django.db.backends.sqlite3",
-            "NAME": SQLITE_PATH,
-            "OPTIONS": {
-                "timeout": env_int("SQLITE_BUSY_TIMEOUT", 20),
-                "transaction_mode": "IMMEDIATE",
-                "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
-            },
-            # SQLite connections are cheap to keep and costly to reopen (the PRAGMAs run each time).
-            "CONN_MAX_AGE": None,
-        }
-    }
+    _parsed = dj_database_url.parse(DATABASE_URL, conn_max_age=0, conn_health_checks=True)
+    if _parsed["ENGINE"] == "django.db.backends.sqlite3":
+        if not _parsed["NAME"] or _parsed["NAME"] == ":memory:":
+            raise ImproperlyConfigured(
+                "DATABASE_URL names an in-memory SQLite database, which each database thread would see empty. "
+                "Use sqlite:////absolute/path.sqlite3, or leave DATABASE_URL unset for var/db.sqlite3."
+            )
+        DATABASES = {"default": sqlite_database(_parsed["NAME"])}
+    else:
+        DATABASES = {"default": _parsed}
+        if _parsed["ENGINE"] == "django.db.backends.postgresql" and env_bool("DB_POOL", True):
+            # Async views hop between threads; a pool hands connections back at the end of each request
+            # instead of keeping one per thread.
+            _parsed.setdefault("OPTIONS", {})["pool"] = {
+                "min_size": env_int("DB_POOL_MIN_SIZE", 2),
+                "max_size": env_int("DB_POOL_MAX_SIZE", 20),
+                "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
+            }
+USING_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
 # Threads that run ORM work for async views and consumers (see chat/db.py). SQLite takes one writer at a
 # time and makes the others sleep in its busy handler (1 ms, 2 ms, 5 ms...): one thread that queues the
 # work in order starts turns several times faster under load than four that take turns at the lock.
-DB_THREADS = env_int("DB_THREADS", 4 if DATABASE_URL else 1)
+DB_THREADS = env_int("DB_THREADS", 1 if USING_SQLITE else 4)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels and cache -----------------------------------------------------------------------------
@@ -171,6 +183,15 @@ else:
     CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# The realtime backend: the turn event log, shared by every process with Redis (see chat/realtime/).
+REALTIME_BACKEND = env_str("REALTIME_BACKEND", "redis" if REDIS_URL else "memory")
+# Seconds a finished turn's event log stays readable (GET event stream, websocket replay).
+REALTIME_LOG_TTL = env_int("REALTIME_LOG_TTL", 300)
+# A reply still streaming whose process has not said it is alive for this long is finished as interrupted by
+# any live process (the reaper runs every third of this).
+REALTIME_ORPHAN_SECONDS = env_float("REALTIME_ORPHAN_SECONDS", 30.0)
+REALTIME_REAPER = env_bool("REALTIME_REAPER", True)
+
 # --- Auth -------------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
@@ -185,8 +206,22 @@ SESSION_COOKIE_HTTPONLY = True
 # Messages (the admin's "saved" notices) live in the session. Django's default storage tries a signed cookie
 # first and builds its signer on every request, API calls included.
 MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-SESSION_COOKIE_SECURE = env_bool("DJANGO_SECURE_COOKIES", False)
+# Behind an HTTPS proxy (DJANGO_HTTPS=1): the proxy's X-Forwarded-Proto is trusted, plain HTTP is redirected
+# (health checks excepted), browsers are told to use HTTPS only (HSTS), and cookies are marked Secure.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+SESSION_COOKIE_SECURE = HTTPS or env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# The proxies whose X-Forwarded-For is believed (addresses or networks, e.g. 127.0.0.1 for an nginx on the
+# same machine). Without them every client behind a proxy would share the proxy's address for the sign-in
+# limit.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
 
 # --- Static and media -------------------------------------------------------------------------------
 STATIC_URL = "static/"
@@ -206,15 +241,24 @@ LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "filters": {"redact": {"()": "config.logs.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
     "loggers": {"django.channels.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
 }
 
 # --- Chat -------------------------------------------------------------------------------------------
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 32_000)
+# What one request may bring at most (the OpenAI-compatible API sends whole conversations).
+CHAT_MAX_REQUEST_MESSAGES = env_int("CHAT_MAX_REQUEST_MESSAGES", 1000)
+CHAT_MAX_REQUEST_CHARS = env_int("CHAT_MAX_REQUEST_CHARS", 400_000)
+# Request bodies other than audio uploads; larger ones are refused by Content-Length before they are read.
+API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 4 * 1024 * 1024)
+DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
 # Seconds of silence on an SSE stream before a ": keep-alive" comment goes out.
 CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 15.0)
+# Longest life of one GET event stream connection (EventSource reconnects with Last-Event-ID).
+CHAT_EVENTS_MAX_SECONDS = env_float("CHAT_EVENTS_MAX_SECONDS", 300.0)
 # How many prior messages of a conversation are sent upstream as history.
 CHAT_HISTORY_LIMIT = env_int("CHAT_HISTORY_LIMIT", 50)
 
@@ -225,6 +269,10 @@ LLM_CONNECT_TIMEOUT = env_float("LLM_CONNECT_TIMEOUT", 10.0)
 # Longest wait for any read from the upstream, including the first token of a slow model.
 LLM_READ_TIMEOUT = env_float("LLM_READ_TIMEOUT", 120.0)
 LLM_MAX_CONNECTIONS = env_int("LLM_MAX_CONNECTIONS", 1000)
+# Which environment variables a chat model may read its API key from: names with this prefix, and the ones
+# listed. Django's own (DJANGO_*) never, whatever these say.
+LLM_KEY_ENV_PREFIX = env_str("LLM_KEY_ENV_PREFIX", "LLM_KEY_")
+LLM_KEY_ENV_ALLOWED = env_list("LLM_KEY_ENV_ALLOWED", "OPENAI_API_KEY")
 LLM_PROVIDERS = {
     "openai": "chat.llm.openai.OpenAIProvider",
     "local": "chat.llm.local.LocalProvider",
@@ -252,6 +300,8 @@ WHISPER_ENGINE = env_str("WHISPER_ENGINE", "openai-whisper")
 # "base" and "tiny.en" ship with the project; any openai-whisper model name or .pt path (or, for
 # faster-whisper, a CTranslate2 folder) also works where the weights can be had.
 WHISPER_MODEL = env_str("WHISPER_MODEL", "base")
+# The models clients may ask for by name (the default model is always one of them). Nothing else is loaded.
+WHISPER_MODELS = list(dict.fromkeys([WHISPER_MODEL, *env_list("WHISPER_MODELS", "base,tiny.en")]))
 WHISPER_CACHE_DIR = Path(env_str("WHISPER_CACHE_DIR", str(VAR_DIR / "models" / "whisper")))
 WHISPER_THREADS = env_int("WHISPER_THREADS", os.cpu_count() or 2)
 WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 1)
@@ -267,5 +317,5 @@ SHUTDOWN_GRACE_SECONDS = env_float("SHUTDOWN_GRACE_SECONDS", 30.0)
 # Per user and per API token; 0 turns a limit off.
 RATE_LIMIT_TURNS_PER_MINUTE = env_int("RATE_LIMIT_TURNS_PER_MINUTE", 30)
 RATE_LIMIT_CONCURRENT_STREAMS = env_int("RATE_LIMIT_CONCURRENT_STREAMS", 4)
-# Per client address.
+# Failed sign-ins per minute, counted per client address and per username, on every sign-in form.
 RATE_LIMIT_LOGINS_PER_MINUTE = env_int("RATE_LIMIT_LOGINS_PER_MINUTE", 10)

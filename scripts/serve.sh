@@ -3,9 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install.sh
-mkdir -p var
-[ -s var/secret_key ] || .venv/bin/python -c 'import secrets; print(secrets.token_urlsafe(50))' > var/secret_key
-export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(cat var/secret_key)}"
+export DJANGO_SECRET_KEY="${DJANGO_SECRET_KEY:-$(scripts/secret_key.sh var/secret_key)}"
 .venv/bin/python manage.py migrate --noinput -v 0
 .venv/bin/python manage.py bootstrap
 .venv/bin/python manage.py interrupt_orphans

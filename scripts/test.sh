@@ -12,4 +12,4 @@ echo "== SQLite, in-memory channel layer"
 echo "== PostgreSQL and Redis"
 DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chat}" \
 REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}" \
-  .venv/bin/python -m pytest tests/api tests/channels tests/reliability -m "not slow" "$@"
+  .venv/bin/python -m pytest tests/api tests/channels tests/reliability tests/security -m "not slow" "$@"

@@ -12,8 +12,8 @@ from django.db import transaction
 
 from chat.exceptions import Busy
 from chat.models import Message
-from chat.selectors import chat_get, chat_model_get
-from chat.services import TurnBegun, turn_begin, turn_find_replay
+from chat.selectors import chat_get
+from chat.services import TurnBegun, turn_begin, turn_find_replay, turn_model
 from voice.audio import FORMATS
 from voice.models import AudioRecording, audio_path
 
@@ -33,14 +33,14 @@ class Recording:
 
 
 def voice_turn_check(
-    *, user: AbstractBaseUser, chat_id: str, model_id: str, client_message_id: str | None
+    *, user: AbstractBaseUser, chat_id: str, model_id: str | None, client_message_id: str | None
 ) -> TurnBegun | None:
     """Refuse early (unknown chat or model, busy chat) before the costly decode and transcription.
 
     Returns the earlier turn when ``client_message_id`` names one, so a retry is not transcribed again.
     """
-    chat_model = chat_model_get(model_id=model_id)
     chat = chat_get(user=user, chat_id=chat_id)
+    chat_model = turn_model(chat, model_id)
     if client_message_id and (replay := turn_find_replay(chat, chat_model, client_message_id)):
         return replay
     if Message.objects.filter(chat=chat, status=Message.Status.STREAMING).exists():
@@ -52,7 +52,7 @@ def voice_turn_begin(
     *,
     user: AbstractBaseUser,
     chat_id: str,
-    model_id: str,
+    model_id: str | None,
     transcript: str,
     recording: Recording,
     client_message_id: str | None = None,

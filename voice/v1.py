@@ -5,8 +5,10 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from chat.api import admit
 from chat.exceptions import BadRequest
 from chat.v1 import openai_view
+from voice.languages import parse_language
 from voice.transcription import ALIASES
 from voice.transcription.base import Segment, Transcript
 from voice.views import transcribe_upload, uploaded_audio
@@ -15,13 +17,18 @@ FORMATS = {"json", "text", "verbose_json", "srt", "vtt"}
 
 
 def engine_and_model(name: str) -> tuple[str | None, str | None]:
-    """``whisper-1`` (or ``default``) is the default engine; otherwise an engine, a model, or ``engine:model``."""
+    """``whisper-1`` (or ``default``) is the default engine; otherwise an engine, a model, or ``engine:model``,
+    where the model is one of ``WHISPER_MODELS``. Anything else, a path on the server included, is refused."""
     if name in ALIASES:
         return None, None
     engine, _, model = name.partition(":")
-    if engine in settings.TRANSCRIPTION_ENGINES:
-        return engine, model or None
-    return None, name
+    if engine not in settings.TRANSCRIPTION_ENGINES:
+        engine, model = None, name
+    if model and model not in settings.WHISPER_MODELS:
+        offered = ["whisper-1", *settings.TRANSCRIPTION_ENGINES, *settings.WHISPER_MODELS]
+        raise BadRequest(f"Unknown model '{name[:100]}'. Use one of: {', '.join(offered)}, or engine:model.",
+                         code="model_not_found")  # fmt: skip
+    return engine, model or None
 
 
 def _timestamp(seconds: float, separator: str) -> str:
@@ -78,8 +85,12 @@ async def transcriptions_view(request: HttpRequest) -> HttpResponse:
         )
     engine, model_name = engine_and_model(model)
     upload = uploaded_audio(request, "file")
-    language = request.POST.get("language") or None
-    transcript, recording = await transcribe_upload(upload, language=language, engine=engine, model=model_name)
+    language = parse_language(request.POST.get("language"))
+    release = await admit(request)  # the same rate and concurrency limits as a turn
+    try:
+        transcript, recording = await transcribe_upload(upload, language=language, engine=engine, model=model_name)
+    finally:
+        await release()
     if response_format == "json":
         return JsonResponse({"text": transcript.text})
     if response_format == "verbose_json":

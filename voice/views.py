@@ -10,6 +10,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 
+from chat import sse
 from chat.api import admit_turn, api_view, optional_str, parse_bool, require_str
 from chat.db import run_db
 from chat.events import Transcription
@@ -20,6 +21,7 @@ from chat.turn import TurnOptions, start_turn
 from chat.views import collect_turn, sse_response
 from voice.audio import decode, has_speech
 from voice.exceptions import AudioTooLarge, EmptyAudio, NoSpeech
+from voice.languages import parse_language
 from voice.models import AudioRecording
 from voice.services import Recording, voice_turn_begin, voice_turn_check
 from voice.transcription import get_engine
@@ -84,8 +86,8 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
     stream = parse_bool(form.get("stream", request.GET.get("stream")), "stream", False)
     include_tokens = parse_bool(form.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True)
     chat_id = require_str(form, "chatInstanceId")
-    model_id = require_str(form, "chatModelId")
-    language = optional_str(form, "language", max_length=16)
+    model_id = optional_str(form, "chatModelId")  # none: the chat's own model
+    language = parse_language(form.get("language"))
     client_message_id = optional_str(form, "clientMessageId")
     upload = uploaded_audio(request, "audio")
     user = request.api_user
@@ -109,10 +111,9 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
 
     begun, release = await admit_turn(request, begin)
     event = _transcription_event(begun.user_message)
-    options = TurnOptions(include_tokens=include_tokens)
-    turn = start_turn(begun, options, started=started, prelude=[event], on_finish=release)
+    turn = start_turn(begun, TurnOptions(), started=started, prelude=[event], on_finish=release)
     if stream:
-        return sse_response(turn)
+        return sse_response(turn, sse.render_event if include_tokens else sse.render_event_without_tokens)
     body, status = await collect_turn(turn, begun.user_message, begun.assistant_message)
     transcription = {key: value for key, value in event.to_dict().items() if key != "type"}
     return JsonResponse({"transcription": transcription, **body}, status=status)
@@ -120,7 +121,7 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
 
 def _recording_for(user, message_id: str) -> AudioRecording:
     queryset = AudioRecording.objects.select_related("message__chat")
-    if not user.is_staff:
+    if not user.has_perm("voice.view_audiorecording"):  # reviewers with the right; everyone else: their own
         queryset = queryset.filter(message__chat__owner=user)
     try:
         return queryset.get(message__public_id=message_id)
@@ -130,7 +131,7 @@ def _recording_for(user, message_id: str) -> AudioRecording:
 
 @api_view(["GET"])
 async def message_audio_view(request: HttpRequest, message_id: str) -> FileResponse:
-    """The original recording of a voice message, for its owner and for staff."""
+    """The original recording of a voice message, for its owner and for staff who may view recordings."""
     recording = await run_db(_recording_for, request.api_user, message_id)
     handle = await sync_to_async(recording.file.open, thread_sensitive=False)("rb")
     response = FileResponse(handle, content_type=recording.content_type)

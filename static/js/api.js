@@ -48,8 +48,8 @@ export async function getJSON(path) {
   return (await request(path)).json();
 }
 
-// Yields each event of a `text/event-stream` response as it arrives. Events may span network reads,
-// so a buffer is kept between them.
+// Yields each event of a `text/event-stream` response as it arrives (the JSON of its `data:` lines; `id:`,
+// `retry:` and comment lines are skipped). Events may span network reads, so a buffer is kept between them.
 export async function* readEvents(response) {
   const reader = response.body.getReader();
   const decoder = new TextDecoder();
@@ -62,7 +62,8 @@ export async function* readEvents(response) {
     while ((cut = buffer.indexOf("\n\n")) >= 0) {
       const block = buffer.slice(0, cut);
       buffer = buffer.slice(cut + 2);
-      if (block.startsWith("data: ")) yield JSON.parse(block.slice(6));
+      const data = block.split("\n").filter((line) => line.startsWith("data: ")).map((line) => line.slice(6));
+      if (data.length) yield JSON.parse(data.join("\n"));
     }
   }
 }

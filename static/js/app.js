@@ -16,7 +16,10 @@ const state = {
   chat: null,
   lastSeq: 0, // highest seq of a finished message this tab has shown
   nodes: new Map(), // message id -> its <article>
-  own: new Set(), // reply ids this tab streams over SSE (the socket's copy of those is ignored)
+  // The turn this tab shows (its own, or another tab's seen over the socket): {id, seq, node, lastEventId,
+  // saved}. Its events may come over SSE, the socket and the event log, in any mix: eventIds keep each once.
+  turn: null,
+  resuming: false,
   busy: false,
   socket: null,
   retries: 0,
@@ -149,8 +152,82 @@ function renderSaved(message) {
   }
   node.querySelector(".details").textContent = detailsLine(message);
   if (message.role === "assistant") feedbackButtons(node, message);
+  if (state.turn?.id === message.id) state.turn.saved = true; // later tokens of it are stale copies
   state.lastSeq = Math.max(state.lastSeq, message.seq);
   return node;
+}
+
+// ---- a turn's events, whatever carries them ---------------------------------------------------------
+
+function beginTurn(event) {
+  const user = messageNode(event.userMessage.id, "user", event.userMessage.seq);
+  user.dataset.seq = event.userMessage.seq;
+  const seq = event.userMessage.seq + 1;
+  const node = messageNode(event.assistantMessageId, "assistant", seq);
+  state.turn = { id: event.assistantMessageId, seq, node, lastEventId: event.eventId - 1, saved: false };
+  if (!node.streamText?.length) setStatus(node, "thinking…");
+  scrollDown();
+}
+
+// The one handler of a turn's events: the POST response's SSE, websocket frames (a token frame may join
+// several events: fromEventId…eventId) and the GET event stream all come here.
+function onTurnEvent(event) {
+  if (event.eventId == null) {
+    if (event.type === "message_saved") renderSaved(event.message); // a push of a saved message, by seq
+    return;
+  }
+  if (event.type === "transcription") {
+    const node = messageNode(event.messageId, "user", null);
+    node.querySelector(".body").textContent = event.text;
+    badge(node, "voice", "voice");
+    return;
+  }
+  if (event.type === "stream_start" && state.turn?.id !== event.assistantMessageId) beginTurn(event);
+  const turn = state.turn;
+  if (!turn || event.eventId <= turn.lastEventId) return; // not started here yet, or already shown
+  if ((event.fromEventId ?? event.eventId) !== turn.lastEventId + 1) {
+    resumeFromLog(); // a gap (or a batch that overlaps what was shown): read the rest from the log
+    return;
+  }
+  turn.lastEventId = event.eventId;
+  switch (event.type) {
+    case "status":
+      if (!turn.node.streamText?.length && !turn.saved) setStatus(turn.node, event.message);
+      break;
+    case "thinking":
+      appendThinking(turn.node, event.content);
+      break;
+    case "token":
+      if (!turn.saved) appendToken(turn.node, event.content);
+      break;
+    case "message_saved":
+      renderSaved(event.message);
+      break;
+    case "error":
+      if (!turn.saved) {
+        setStatus(turn.node, "");
+        turn.node.classList.add("error");
+        turn.node.querySelector(".body").textContent = event.message;
+      }
+      break;
+  }
+}
+
+async function resumeFromLog() {
+  const turn = state.turn;
+  if (state.resuming || !turn) return;
+  state.resuming = true;
+  try {
+    const response = await request(`/api/chats/${state.chatId}/events?after=${turn.seq}:${turn.lastEventId}`);
+    for await (const event of readEvents(response)) {
+      onTurnEvent(event);
+      if (event.type === "stream_end") break;
+    }
+  } catch {
+    // The socket's catch-up (message_saved by seq) still brings the saved reply.
+  } finally {
+    state.resuming = false;
+  }
 }
 
 function scrollDown() {
@@ -196,11 +273,15 @@ async function ensureChat() {
   connectSocket();
 }
 
-async function runTurn(makeRequest, { text = "", retry }) {
+// ``retry`` sends the same request again (same clientMessageId: if the server got it, it answers with the
+// stored turn instead of asking the model twice); ``retryAnew`` is for a turn the server finished with an
+// error, which a new attempt must not replay.
+async function runTurn(makeRequest, { text = "", retry, retryAnew }) {
   hideError();
   setBusy(true);
   let response;
   try {
+    await ready;
     await ensureChat();
     response = await makeRequest();
   } catch (error) {
@@ -208,56 +289,23 @@ async function runTurn(makeRequest, { text = "", retry }) {
     showError(error instanceof ApiError ? error.message : String(error), retry);
     return;
   }
-  let reply = null;
   try {
     for await (const event of readEvents(response)) {
       window.__onStreamEvent?.(event);
-      switch (event.type) {
-        case "transcription": {
-          const node = messageNode(event.messageId, "user", null);
-          node.querySelector(".body").textContent = event.text;
-          badge(node, "voice", "voice");
-          break;
-        }
-        case "stream_start": {
-          if (text) els.input.value = ""; // Accepted: the text now lives in the conversation.
-          const user = messageNode(event.userMessage.id, "user", event.userMessage.seq);
-          user.dataset.seq = event.userMessage.seq;
-          if (text && !user.querySelector(".body").textContent) user.querySelector(".body").textContent = text;
-          state.own.add(event.assistantMessageId);
-          reply = messageNode(event.assistantMessageId, "assistant", event.userMessage.seq + 1);
-          setStatus(reply, "thinking…");
-          scrollDown();
-          break;
-        }
-        case "status":
-          if (reply && !reply.streamText?.length) setStatus(reply, event.message);
-          break;
-        case "thinking":
-          if (reply) appendThinking(reply, event.content);
-          break;
-        case "token":
-          if (reply) appendToken(reply, event.content);
-          break;
-        case "message_saved":
-          renderSaved(event.message);
-          break;
-        case "error":
-          if (reply) {
-            setStatus(reply, "");
-            reply.classList.add("error");
-            reply.querySelector(".body").textContent = event.message;
-          }
-          if (text && !els.input.value) els.input.value = text;
-          showError(event.message, retry);
-          break;
-        case "stream_end":
-          window.__onStreamEnd?.(event);
-          break;
+      onTurnEvent(event);
+      if (event.type === "stream_start" && text) {
+        els.input.value = ""; // Accepted: the text lives in the conversation now.
+        const body = messageNode(event.userMessage.id, "user", event.userMessage.seq).querySelector(".body");
+        if (!body.textContent) body.textContent = text;
       }
+      if (event.type === "error") {
+        if (text && !els.input.value) els.input.value = text;
+        showError(event.message, retryAnew);
+      }
+      if (event.type === "stream_end") window.__onStreamEnd?.(event);
     }
   } catch {
-    showError("The connection dropped during the reply. It will appear when the connection is back.", null);
+    showError("The connection dropped during the reply.", retry);
   } finally {
     setBusy(false);
     els.input.focus();
@@ -278,42 +326,42 @@ async function refreshTitle() {
   }
 }
 
-function sendText() {
+function sendText(clientMessageId = crypto.randomUUID()) {
   const text = els.input.value;
   if (!text.trim() || state.busy) return;
-  const clientMessageId = crypto.randomUUID();
-  const send = () =>
-    runTurn(
-      () =>
-        request("/api/chat?stream=true", {
-          method: "POST",
-          json: {
-            message: text, chatInstanceId: state.chatId, chatModelId: state.chat?.chatModelId || els.models.value,
-            clientMessageId,
-          },
-        }),
-      { text, retry: () => sendRetry(text) },
-    );
-  send();
+  const again = (id) => () => {
+    els.input.value = text;
+    sendText(id);
+  };
+  runTurn(
+    () =>
+      request("/api/chat?stream=true", {
+        method: "POST",
+        json: { message: text, chatInstanceId: state.chatId, chatModelId: modelId(), clientMessageId },
+      }),
+    { text, retry: again(clientMessageId), retryAnew: again() },
+  );
 }
 
-function sendRetry(text) {
-  els.input.value = text;
-  sendText();
+function modelId() {
+  // The chat's own model once it has one; the server also falls back to it when none is sent.
+  return state.chat?.chatModelId || els.models.value || undefined;
 }
 
-function sendAudio(blob, name) {
-  const clientMessageId = crypto.randomUUID();
+function sendAudio(blob, name, clientMessageId = crypto.randomUUID()) {
   const make = () => {
     const form = new FormData();
     form.append("audio", blob, name);
     form.append("chatInstanceId", state.chatId);
-    form.append("chatModelId", state.chat?.chatModelId || els.models.value);
+    if (modelId()) form.append("chatModelId", modelId());
     form.append("stream", "true");
     form.append("clientMessageId", clientMessageId);
     return request("/api/chat/voice?stream=true", { method: "POST", form });
   };
-  return runTurn(make, { retry: () => sendAudio(blob, name) });
+  return runTurn(make, {
+    retry: () => sendAudio(blob, name, clientMessageId),
+    retryAnew: () => sendAudio(blob, name),
+  });
 }
 
 async function stop() {
@@ -382,7 +430,7 @@ function connectSocket() {
     state.retries = 0;
     els.offline.hidden = true;
   };
-  socket.onmessage = (message) => onLive(JSON.parse(message.data));
+  socket.onmessage = (message) => message.data !== "pong" && onLive(JSON.parse(message.data));
   socket.onclose = () => {
     if (state.socket !== socket) return;
     offlineTimer = setTimeout(() => (els.offline.hidden = false), 1000);
@@ -395,27 +443,7 @@ function connectSocket() {
 }
 
 function onLive(event) {
-  switch (event.type) {
-    case "message_saved":
-      // A saved message never changes again, so rendering it twice is harmless, and the socket's copy may
-      // arrive after this tab's own stream has already finished.
-      renderSaved(event.message);
-      break;
-    case "stream_start":
-      if (!state.own.has(event.messageId)) {
-        setStatus(messageNode(event.messageId, "assistant", event.userMessage.seq + 1), "thinking…");
-      }
-      break;
-    case "stream_snapshot": {
-      const node = messageNode(event.messageId, "assistant", null);
-      setStatus(node, event.content ? "" : "thinking…");
-      streamingBody(node).data = event.content;
-      break;
-    }
-    case "token":
-      if (!state.own.has(event.messageId)) appendToken(messageNode(event.messageId, "assistant", null), event.content);
-      break;
-  }
+  onTurnEvent(event);
 }
 
 // ---- sidebar ---------------------------------------------------------------------------------------
@@ -475,7 +503,7 @@ async function loadConversation() {
   if (!state.chatId) return;
   const { messages } = await getJSON(`/api/chats/${state.chatId}/messages`);
   for (const message of messages) renderSaved(message);
-  // Catch-up starts after the last finished message; a reply still streaming arrives as a snapshot.
+  // Catch-up starts after the last finished message; a reply still streaming is replayed from the event log.
   state.lastSeq = Math.max(0, ...messages.filter((m) => m.status !== "streaming").map((m) => m.seq));
   els.messages.scrollTop = els.messages.scrollHeight;
   connectSocket();
@@ -510,5 +538,7 @@ $("#toggle-sidebar").addEventListener("click", () => layout.classList.toggle("sh
 window.addEventListener("offline", () => (els.offline.hidden = false));
 window.addEventListener("online", () => state.socket?.readyState === WebSocket.OPEN && (els.offline.hidden = true));
 
-Promise.all([loadSidebar(), loadConversation()]).catch((error) => showError(error.message, () => location.reload()));
+// The composer works from the first keystroke: a send waits for this (the models and the conversation).
+const ready = Promise.all([loadSidebar(), loadConversation()]);
+ready.catch((error) => showError(error.message, () => location.reload()));
 els.input.focus();

@@ -99,7 +99,6 @@ def turn_body(chat, **changes):
         ({"message": 42}, 400, "invalid_field"),
         ({"message": "x" * 101}, 400, "message_too_long"),
         ({"chatInstanceId": None}, 400, "missing_field"),
-        ({"chatModelId": None}, 400, "missing_field"),
         ({"chatInstanceId": "ci_doesnotexist"}, 404, "chat_not_found"),
         ({"chatModelId": "cm_doesnotexist"}, 404, "model_not_found"),
         ({"includeTokens": "maybe"}, 400, "invalid_field"),
@@ -193,3 +192,12 @@ def test_the_turns_chat_lookup_reads_what_the_orm_reads(chat, other_user):
     assert plain.chat_model.is_active is True and plain.created_at.tzinfo is not None
     with pytest.raises(NotFound):
         chat_for_turn(user=other_user, chat_id=chat.public_id)
+
+
+async def test_a_turn_without_a_model_id_uses_the_chats_own_model(api, chat, llm):
+    """A composer used before the page had the model list sends none: the chat's model answers."""
+    response = await api.post(
+        "/api/chat?stream=true", turn_body(chat, chatModelId=None), content_type="application/json"
+    )
+    events, _ = await read_stream(response)
+    assert events[0]["model"] == chat.chat_model.public_id and events[-1]["finishReason"] == "stop"

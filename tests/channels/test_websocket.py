@@ -21,12 +21,14 @@ from tests.conftest import post_turn, read_stream
 pytestmark = pytest.mark.django_db(transaction=True)
 
 ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+HOST = (b"host", b"127.0.0.1:8000")
 
 
 def socket(chat_id: str, *, token: str | None = None, query: str = "", headers=None) -> WebsocketCommunicator:
+    """A socket as a browser on http://127.0.0.1:8000 opens it (``headers`` replace the Origin)."""
     params = "&".join(p for p in (f"token={token}" if token else "", query) if p)
     path = f"/ws/chats/{chat_id}/" + (f"?{params}" if params else "")
-    return WebsocketCommunicator(application, path, headers=headers if headers is not None else [ORIGIN])
+    return WebsocketCommunicator(application, path, headers=[HOST, *(headers if headers is not None else [ORIGIN])])
 
 
 async def receive_until(ws: WebsocketCommunicator, predicate, timeout: float = 5.0) -> list[dict]:
@@ -102,7 +104,7 @@ async def test_catch_up_after_seq(api, chat, token, llm):
         await read_stream(await post_turn(api, chat, text))
     ws = socket(chat.public_id, token=token, query="after=2")
     assert (await ws.connect())[0]
-    received = await receive_until(ws, lambda e: e.get("message", {}).get("seq") == 6)
+    received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["seq"] == 6)
     assert saved_seqs(received) == [3, 4, 5, 6]
     assert await ws.receive_nothing(0.2)
     await ws.disconnect()
@@ -131,13 +133,20 @@ async def test_message_saved_during_catch_up_is_sent_once(api, chat, token, llm,
     monkeypatch.setattr(consumers, "_catch_up", racing_catch_up)
     ws = socket(chat.public_id, token=token, query="after=0")
     assert (await ws.connect())[0]
-    received = await receive_until(ws, lambda e: e.get("message", {}).get("seq") == 3)
+    received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["seq"] == 3)
     assert saved_seqs(received) == [1, 2, 3]
     assert await ws.receive_nothing(0.3)
     await ws.disconnect()
 
 
-async def test_reload_mid_reply_gets_snapshot_then_tokens(api, chat, token, llm):
+def token_text(frames: list[dict]) -> str:
+    """The reply's text from websocket frames, checking that their eventId ranges follow each other."""
+    ids = [(f["fromEventId"], f["eventId"]) for f in frames if "eventId" in f]
+    assert ids[0][0] == 1 and all(first == last + 1 for (_, last), (first, _) in zip(ids, ids[1:], strict=False)), ids
+    return "".join(f["content"] for f in frames if f["type"] == "token")
+
+
+async def test_reload_mid_reply_replays_the_turn_from_the_log_then_follows_it(api, chat, token, llm):
     words = [f"w{i} " for i in range(40)]
     llm.script(tokens=words, delay=0.02)
     response = await post_turn(api, chat, "tell me a story")
@@ -147,12 +156,12 @@ async def test_reload_mid_reply_gets_snapshot_then_tokens(api, chat, token, llm)
     assert (await ws.connect())[0]
     received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["role"] == "assistant")
     events, _ = await reader
-    snapshot = received[0]
-    assert snapshot["type"] == "stream_snapshot" and snapshot["content"]
-    assert snapshot["messageId"] == events[0]["assistantMessageId"]
-    rebuilt = snapshot["content"] + "".join(e["content"] for e in received if e["type"] == "token")
-    assert rebuilt == "".join(words) == received[-1]["message"]["content"]
-    assert [e["type"] for e in received].count("stream_end") == 1
+    assert received[0] == {**events[0], "fromEventId": 1}  # stream_start as the POST stream had it, and its range
+    assert received[1]["type"] == "status"
+    turn = [e for e in received if "eventId" in e]
+    assert turn[0]["eventId"] == 1 and turn[-1]["type"] == "stream_end" and turn[-1]["eventId"] == events[-1]["eventId"]
+    assert token_text(turn) == "".join(words) == received[-1]["message"]["content"]
+    assert sum(e["type"] == "token" for e in received) < len(words)  # the replay joined what it had
     await ws.disconnect()
 
 
@@ -163,7 +172,7 @@ async def test_stop_reaches_subscribers(api, chat, token, llm):
     reader = asyncio.ensure_future(read_stream(await post_turn(api, chat)))
     await asyncio.sleep(0.3)
     await api.post(f"/api/chats/{chat.public_id}/stop")
-    received = await receive_until(ws, lambda e: e.get("message", {}).get("role") == "assistant")
+    received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["role"] == "assistant")
     assert received[-1]["message"]["status"] == "interrupted"
     await reader
     await ws.disconnect()
@@ -207,8 +216,8 @@ async def test_two_processes_share_pushes_and_live_replies(chat, token, llm):
             while len(saved_seqs(early_events)) < 2:
                 early_events.append(json.loads(await asyncio.wait_for(early.recv(), 10)))
         assert saved_seqs(early_events) == [1, 2]
-        assert late_events[0]["type"] == "stream_snapshot"
-        rebuilt = late_events[0]["content"] + "".join(e["content"] for e in late_events if e["type"] == "token")
+        assert late_events[0]["type"] == "stream_start" and late_events[0]["eventId"] == 1  # replayed from the log
+        rebuilt = token_text([e for e in late_events if "eventId" in e])
         assert rebuilt == reply["content"] == "".join(f"w{i} " for i in range(30))
     finally:
         await asyncio.gather(asyncio.to_thread(a.stop), asyncio.to_thread(b.stop))

@@ -21,19 +21,37 @@ def model(transactional_db, llm):
     return ChatModel.objects.create(name="Paced test model", base_url=llm.base_url, upstream_model="m")
 
 
+def signed_in_page(browser, server, *, bypass_csp: bool):
+    # Playwright evaluates some test predicates with eval(), which the app's Content-Security-Policy forbids;
+    # tests that use them bypass it. The page itself runs under the policy in ``strict_page``.
+    context = browser.new_context(viewport={"width": 1200, "height": 800}, bypass_csp=bypass_csp)
+    page = context.new_page()
+    sign_in(page, server)
+    return context, page
+
+
 @pytest.fixture
 def page(browser, daphne_server, person, model):
-    context = browser.new_context(viewport={"width": 1200, "height": 800})
-    page = context.new_page()
-    sign_in(page, daphne_server)
+    context, page = signed_in_page(browser, daphne_server, bypass_csp=True)
     yield page
     context.close()
+
+
+@pytest.fixture
+def strict_page(browser, daphne_server, person, model):
+    """A page under the app's Content-Security-Policy, failing the test on any violation it reports."""
+    context, page = signed_in_page(browser, daphne_server, bypass_csp=False)
+    violations = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
+    yield page
+    context.close()
+    assert violations == []
 
 
 def start_chat(page):
     page.click("#new-chat")
     page.wait_for_url("**/c/ci_*/")
-    page.wait_for_function("document.querySelector('#model-select').options.length > 0")
+    page.wait_for_selector("#model-select option", state="attached")
 
 
 def send(page, text):
@@ -54,7 +72,8 @@ def lengths_while_streaming(page, selector, until, timeout=15):
     return seen
 
 
-def test_send_and_watch_the_reply_grow_then_render(page, llm):
+def test_send_and_watch_the_reply_grow_then_render(strict_page, llm):
+    page = strict_page
     llm.script(tokens=ANSWER, delay=0.15)
     start_chat(page)
     send(page, "Show me formatting")
@@ -165,7 +184,7 @@ def test_voice_recording_from_the_microphone(playwright_instance, daphne_server,
     browser = launch(playwright_instance, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
                      f"--use-file-for-fake-audio-capture={wav}")  # fmt: skip
     try:
-        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        context = browser.new_context(viewport={"width": 1200, "height": 800}, bypass_csp=True)
         context.grant_permissions(["microphone"], origin=daphne_server.url)
         page = context.new_page()
         sign_in(page, daphne_server)
@@ -192,7 +211,7 @@ def test_voice_recording_from_the_microphone(playwright_instance, daphne_server,
 def test_refused_microphone_is_explained(playwright_instance, daphne_server, person, model):
     browser = launch(playwright_instance, "--use-fake-device-for-media-stream", "--deny-permission-prompts")
     try:
-        context = browser.new_context()
+        context = browser.new_context(bypass_csp=True)
         page = context.new_page()
         sign_in(page, daphne_server)
         start_chat(page)

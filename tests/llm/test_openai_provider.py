@@ -7,8 +7,8 @@ from tests.conftest import post_turn, read_stream
 
 
 async def test_the_model_server_gets_the_models_key_and_a_plain_json_body(api, chat, llm, monkeypatch):
-    monkeypatch.setenv("TEST_UPSTREAM_KEY", "sk-test-123")
-    chat.chat_model.api_key_env, chat.chat_model.temperature = "TEST_UPSTREAM_KEY", 0.25
+    monkeypatch.setenv("LLM_KEY_TEST_UPSTREAM", "sk-test-123")
+    chat.chat_model.api_key_env, chat.chat_model.temperature = "LLM_KEY_TEST_UPSTREAM", 0.25
     await chat.chat_model.asave()
     events, _ = await read_stream(await post_turn(api, chat, "héllo"))
     assert events[-1]["type"] == "stream_end"

@@ -124,10 +124,14 @@ async def test_r4_authorization_matrix(api, other_api, chat, llm, token, other_u
     assert await Message.objects.filter(chat=chat).acount() == 2
     # Websocket: stranger, anonymous, bad token, foreign origin.
     stranger_token = (await sync_to_async(api_token_create)(user=other_user))[1]
-    local, evil = b"http://127.0.0.1", b"https://evil.example"
+    local, evil = b"http://127.0.0.1:8000", b"https://evil.example"
     for query, origin in ((f"token={stranger_token}", local), ("", local), ("token=tok_forged", local),
                           (f"token={token}", evil)):  # fmt: skip
-        ws = WebsocketCommunicator(application, f"/ws/chats/{chat.public_id}/?{query}", headers=[(b"origin", origin)])
+        ws = WebsocketCommunicator(
+            application,
+            f"/ws/chats/{chat.public_id}/?{query}",
+            headers=[(b"origin", origin), (b"host", b"127.0.0.1:8000")],
+        )
         connected, _ = await ws.connect()
         assert not connected
         await ws.disconnect()

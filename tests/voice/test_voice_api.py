@@ -6,6 +6,8 @@ import io
 from pathlib import Path
 
 import pytest
+from asgiref.sync import sync_to_async
+from django.contrib.auth.models import Permission
 from django.core.files.storage import default_storage
 
 from chat.models import Message
@@ -141,7 +143,7 @@ async def test_missing_audio_field(api, chat):
     assert response.status_code == 400 and "'audio'" in response.json()["error"]["message"]
 
 
-async def test_recording_is_served_to_owner_and_staff_only(api, other_api, chat, llm, other_user):
+async def test_recording_is_served_to_owner_and_reviewers_only(api, other_api, chat, llm, other_user):
     data = (await post_voice(api, chat, upload("capital.ogg"))).json()
     url = data["userMessage"]["audio"]["url"]
     mine = await api.get(url)
@@ -149,8 +151,11 @@ async def test_recording_is_served_to_owner_and_staff_only(api, other_api, chat,
     assert mine.getvalue() == (AUDIO / "capital.ogg").read_bytes()
     theirs = await other_api.get(url)
     assert theirs.status_code == 404 and b"OggS" not in theirs.content
-    other_user.is_staff = True
+    other_user.is_staff = True  # staff, but not allowed to view recordings
     await other_user.asave()
+    assert (await other_api.get(url)).status_code == 404
+    permission = await Permission.objects.aget(codename="view_audiorecording")
+    await sync_to_async(other_user.user_permissions.add)(permission)
     assert (await other_api.get(url)).status_code == 200
 
 

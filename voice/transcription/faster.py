@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import numpy as np
 from django.conf import settings
 
@@ -20,10 +18,7 @@ class FasterWhisperEngine(TranscriptionEngine):
             from faster_whisper import WhisperModel
         except ImportError as error:
             raise TranscriptionUnavailable("faster-whisper is not installed.", detail=repr(error)) from error
-        if self.model_name in BUNDLED:
-            source = str(ct2_dir(self.model_name))
-        else:
-            source = self.model_name if Path(self.model_name).exists() else self.model_name
+        source = str(ct2_dir(self.model_name)) if self.model_name in BUNDLED else self.model_name
         try:
             return WhisperModel(
                 source,
@@ -31,6 +26,7 @@ class FasterWhisperEngine(TranscriptionEngine):
                 compute_type="int8",
                 cpu_threads=settings.WHISPER_THREADS,
                 download_root=str(settings.WHISPER_CACHE_DIR),
+                local_files_only=True,  # a CTranslate2 folder or a model already in the cache; never a download
             )
         except Exception as error:
             raise TranscriptionUnavailable(

@@ -25,7 +25,15 @@ class OpenAIWhisperEngine(TranscriptionEngine):
         elif Path(self.model_name).is_file():
             source = self.model_name
         else:
-            source = self.model_name  # An official name: openai-whisper downloads it where it can.
+            # An official name loads only if its checkpoint is already in the cache: openai-whisper would
+            # download it otherwise, and nothing is downloaded at run time.
+            url = whisper._MODELS.get(self.model_name, "")
+            if not url or not (settings.WHISPER_CACHE_DIR / Path(url).name).is_file():
+                raise TranscriptionUnavailable(
+                    f"The Whisper model '{self.model_name}' is not installed on this server.",
+                    detail=f"no checkpoint for it in {settings.WHISPER_CACHE_DIR}",
+                )
+            source = self.model_name
         try:
             model = whisper.load_model(source, device="cpu", download_root=str(settings.WHISPER_CACHE_DIR))
         except Exception as error:

@@ -1,0 +1,180 @@
+"""A running turn's events, copied to the event log and to the chat's open tabs, off the reader's path.
+
+Websocket tabs get, per turn: the user's ``message_saved``, the turn's events as frames (``stream_start``
+… ``stream_end``), then the reply's ``message_saved``.
+
+The turn hands each event to its ``TurnPublisher`` as it happens (no I/O there). One task per event loop
+(``_Ticker``) wakes every ``BATCH_SECONDS`` and, for every turn of the process at once, writes the log (one
+Redis round trip) and sends each chat's new events to its websocket group as frames (tokens joined).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any
+
+from chat import broadcast
+from chat.events import AgentResponse, MessageSaved, StreamEnd, logged
+from chat.loops import for_running_loop
+from chat.realtime import get_backend
+from chat.realtime.base import TurnRef
+from chat.realtime.frames import encode_frames
+
+if TYPE_CHECKING:
+    from chat.models import Message
+
+logger = logging.getLogger(__name__)
+
+BATCH_SECONDS = 0.05
+
+
+async def _logged(action, what: str) -> None:
+    """A failing realtime store must not fail the turn: the reply is still saved and pushed."""
+    try:
+        await action
+    except Exception:
+        logger.exception("Realtime backend failed to %s", what)
+
+
+class _Ticker:
+    """One task per event loop publishes every running turn's new events, every ``BATCH_SECONDS``.
+
+    A timer and a task per turn per batch cost about as much as relaying the tokens themselves once
+    hundreds of replies stream at once.
+    """
+
+    _by_loop: dict = {}
+
+    def __init__(self) -> None:
+        self._due: list[TurnPublisher] = []
+        self._task: asyncio.Task | None = None
+
+    @classmethod
+    def get(cls) -> _Ticker:
+        return for_running_loop(cls._by_loop, None, cls)
+
+    def add(self, publisher: TurnPublisher) -> None:
+        self._due.append(publisher)
+        if self._task is None or self._task.done():
+            self._task = asyncio.create_task(self._run())
+
+    async def _run(self) -> None:
+        while self._due:
+            await asyncio.sleep(BATCH_SECONDS)
+            due, self._due = self._due, []
+            batches = [(publisher, batch) for publisher in due if (batch := publisher.take()) is not None]
+            await _logged(get_backend().log_flush(), "write the event log")
+            sends = []
+            for publisher, batch in batches:
+                if broadcast.may_have_listeners(publisher.turn.chat_id):
+                    sends.append(publisher.send(batch))
+                else:
+                    publisher.skip(batch)  # no tab has the chat open: no frames to build
+            if sends:
+                await asyncio.gather(*sends, return_exceptions=True)
+
+
+class TurnPublisher:
+    """Publishes one turn: its events to the log and to the chat's group, the saved messages to the group."""
+
+    def __init__(self, turn: TurnRef):
+        self.turn = turn
+        self._last: dict[str, Any] | None = None  # the latest event
+        self._final: tuple[Message, dict[str, Any], dict[str, int] | None] | None = None
+        self._pending: list[dict[str, Any]] = []
+        self._framed = 0  # the last eventId sent as websocket frames
+        self._early: list[dict[str, Any]] | None = []  # events that came before the log was begun
+        self._scheduled = self._ended = False
+        self._begun: asyncio.Task | None = None
+        self._inflight: asyncio.Future | None = None
+
+    def start(self, user_message: Message) -> None:
+        """Begin the log and announce the saved user message, without delaying the reader."""
+        self._begun = asyncio.create_task(self._begin(user_message))
+
+    async def _begin(self, user_message: Message) -> None:
+        from chat.serializers import message_to_dict
+
+        await _logged(get_backend().log_begin(self.turn), "begin a turn's log")
+        early, self._early = self._early, None
+        for payload in early:
+            get_backend().log_append(self.turn, payload)
+        if broadcast.may_have_listeners(self.turn.chat_id):  # else skip serializing (and rendering) it for nobody
+            await broadcast.push_message_saved(self.turn.chat_id, message_to_dict(user_message))
+
+    def event(self, payload: dict[str, Any]) -> None:
+        """One event of the turn (its dict with ``eventId``), as it happens."""
+        self._last = payload
+        if self._early is not None:
+            self._early.append(payload)
+        else:
+            get_backend().log_append(self.turn, payload)
+        self._pending.append(payload)
+        if not self._scheduled and not self._ended:
+            self._scheduled = True
+            _Ticker.get().add(self)
+
+    def take(self) -> list[dict[str, Any]] | None:
+        """The ticker's call: the events pending since the last tick (None once ``close`` took over)."""
+        self._scheduled = False
+        return None if self._ended else self._take()
+
+    def _take(self) -> list[dict[str, Any]] | None:
+        if not self._pending:
+            return None
+        batch, self._pending = self._pending, []
+        self._inflight = asyncio.get_running_loop().create_future()
+        return batch
+
+    async def send(self, batch: list[dict[str, Any]]) -> None:
+        try:
+            if self._begun is not None and not self._begun.done():
+                await asyncio.shield(self._begun)  # the user's message_saved goes out first
+            after, self._framed = self._framed, batch[-1]["eventId"]
+            if broadcast.may_have_listeners(self.turn.chat_id) and (frames := encode_frames(batch, after)):
+                await broadcast.push_turn_frames(self.turn.chat_id, self.turn.message_id, frames)
+        finally:
+            self._sent()
+
+    def skip(self, batch: list[dict[str, Any]]) -> None:
+        """The batch had nobody to go to (it is in the log all the same)."""
+        self._framed = batch[-1]["eventId"]
+        self._sent()
+
+    def _sent(self) -> None:
+        if self._inflight is not None and not self._inflight.done():
+            self._inflight.set_result(None)
+
+    async def flush(self) -> None:
+        """Send what is pending now, after what is already on its way (before the reply's message_saved)."""
+        if self._inflight is not None:
+            await asyncio.shield(self._inflight)
+        if self._begun is not None:
+            await asyncio.shield(self._begun)
+        if (batch := self._take()) is not None:
+            await _logged(get_backend().log_flush(), "write the event log")
+            await self.send(batch)
+
+    def finished(self, message: Message, saved: dict[str, Any], usage: dict[str, int] | None) -> None:
+        """The reply is saved (``saved`` is its message dict): pushed to the tabs once the events are out."""
+        self._final = (message, saved, usage)
+
+    async def close(self) -> None:
+        """The turn is over: publish the rest, then the saved reply, and let the log expire.
+
+        A turn cut off by its reader going away ends without its last events; the log gets them here, so
+        that whoever follows it sees the turn end as always.
+        """
+        if self._final is not None and (self._last is None or self._last["type"] != "stream_end"):
+            message, saved, usage = self._final
+            next_id = self._last["eventId"] + 1 if self._last else 1
+            ending = (AgentResponse(message.public_id, message.content), MessageSaved(saved),
+                      StreamEnd(message.finish_reason, usage))  # fmt: skip
+            for offset, event in enumerate(ending):
+                self.event(logged(event, next_id + offset))
+        self._ended = True
+        await self.flush()
+        if self._final is not None:
+            await broadcast.push_message_saved(self.turn.chat_id, self._final[1])
+        await _logged(get_backend().log_end(self.turn), "end a turn's log")

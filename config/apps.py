@@ -1,0 +1,7 @@
+from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
+
+
+class AdminConfig(DjangoAdminConfig):
+    """The admin, on a site that limits failed sign-ins (``chat.pages.AdminSite``)."""
+
+    default_site = "chat.pages.AdminSite"

@@ -1,0 +1,132 @@
+"""The realtime backends against the same tests: process memory, and Redis (the production one)."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from chat.realtime.base import TurnRef
+from chat.realtime.memory import MemoryBackend
+from chat.realtime.redis import RedisBackend
+
+REDIS_URL = "redis://127.0.0.1:6379/6"
+
+
+def redis_answers() -> bool:
+    import socket
+
+    try:
+        socket.create_connection(("127.0.0.1", 6379), timeout=0.5).close()
+        return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request, settings):
+    settings.REALTIME_LOG_TTL = 60
+    if request.param == "memory":
+        return MemoryBackend()
+    if not redis_answers():
+        pytest.skip("Redis does not answer on 127.0.0.1:6379 (scripts/services.sh starts it)")
+    settings.REDIS_URL = REDIS_URL
+    return RedisBackend()
+
+
+def turn(seq: int = 2, chat: str = f"ci_test{time.time_ns()}") -> TurnRef:
+    return TurnRef(chat, seq, f"msg_{chat}_{seq}")
+
+
+def event(kind: str, event_id: int, **fields) -> dict:
+    return {"type": kind, **fields, "eventId": event_id}
+
+
+async def test_append_read_and_state(backend):
+    t = turn()
+    assert await backend.log_state(t.chat_id) is None
+    await backend.log_begin(t)
+    state = await backend.log_state(t.chat_id)
+    assert (state.turn, state.last_event_id, state.ended) == (t, 0, False)
+    events = [event("stream_start", 1), event("token", 2, content="a"), event("token", 3, content="b")]
+    for e in events:
+        backend.log_append(t, e)
+    await backend.log_flush()
+    assert await backend.log_read(t, 0) == events
+    assert await backend.log_read(t, 2) == events[2:]
+    assert await backend.log_read(t, 3) == []
+    backend.log_append(t, event("stream_end", 4, finishReason="stop", usage=None))
+    await backend.log_end(t)
+    state = await backend.log_state(t.chat_id)
+    assert (state.last_event_id, state.ended) == (4, True)
+    assert len(await backend.log_read(t, 0)) == 4  # still readable after the end, for REALTIME_LOG_TTL
+
+
+async def test_a_new_turn_replaces_the_chats_log(backend):
+    first = turn(2)
+    second = TurnRef(first.chat_id, 4, first.message_id + "b")
+    await backend.log_begin(first)
+    backend.log_append(first, event("stream_start", 1))
+    await backend.log_end(first)
+    await backend.log_begin(second)
+    assert (await backend.log_state(first.chat_id)).turn == second
+    assert await backend.log_read(second, 0) == []
+
+
+async def test_waiting_wakes_on_an_event_and_times_out_without_one(backend):
+    t = turn()
+    await backend.log_begin(t)
+    started = time.monotonic()
+    await backend.log_wait(t, 0, 0.2)
+    assert time.monotonic() - started >= 0.15  # nothing came
+
+    async def later() -> None:
+        await asyncio.sleep(0.1)
+        backend.log_append(t, event("stream_start", 1))
+        await backend.log_flush()
+
+    started = time.monotonic()
+    await asyncio.gather(backend.log_wait(t, 0, 5), later())
+    assert time.monotonic() - started < 2
+    assert [e["eventId"] for e in await backend.log_read(t, 0)] == [1]
+    started = time.monotonic()
+    await backend.log_wait(t, 0, 5)  # already there: no wait
+    assert time.monotonic() - started < 0.5
+
+
+async def test_waiting_for_the_next_turn(backend):
+    t = turn()
+    await backend.log_begin(t)
+
+    async def later() -> None:
+        await asyncio.sleep(0.1)
+        await backend.log_begin(TurnRef(t.chat_id, 4, t.message_id + "b"))
+
+    started = time.monotonic()
+    await asyncio.gather(backend.log_wait_turn(t.chat_id, 2, 5), later())
+    assert time.monotonic() - started < 2
+    assert (await backend.log_state(t.chat_id)).turn.seq == 4
+
+
+async def test_alive_markers(backend, settings):
+    from chat import runtime
+
+    settings.REALTIME_ORPHAN_SECONDS = 1
+    t = turn()
+    if isinstance(backend, MemoryBackend):  # one process: alive means running here
+        assert not await backend.turn_is_alive(t.message_id)
+        control = runtime.TurnControl(t.chat_id, t.message_id)
+        runtime.register(control)
+        assert await backend.turn_is_alive(t.message_id)
+        runtime.unregister(control)
+        assert not await backend.turn_is_alive(t.message_id)
+        return
+    await backend.log_begin(t)
+    assert await backend.turn_is_alive(t.message_id)
+    await asyncio.sleep(1.2)
+    assert not await backend.turn_is_alive(t.message_id)  # nobody refreshed it
+    await backend.turns_alive([t.message_id])
+    assert await backend.turn_is_alive(t.message_id)
+    await backend.log_end(t)
+    assert not await backend.turn_is_alive(t.message_id)
