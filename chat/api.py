@@ -14,10 +14,9 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from chat.db import run_db
 from chat.exceptions import BadRequest, ChatError, NotAuthenticated, PermissionDenied, RateLimited
 from chat.ratelimit import acquire_stream, check_turn_rate, subjects
-from chat.services import api_token_authenticate, api_token_cached_user, api_token_lookup
+from chat.realtime import get_backend
 from chat.shutdown import draining
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -45,12 +44,8 @@ def _enforce_csrf(request: HttpRequest) -> None:
 
 
 async def token_user(raw: str) -> AbstractBaseUser | None:
-    """The active user of an API token, or None. Without Redis the token cache is this process's memory,
-    read here directly, and only a miss goes to a database thread; with Redis the whole lookup does."""
-    if settings.REDIS_URL:
-        return await run_db(api_token_authenticate, raw=raw)
-    user = api_token_cached_user(raw=raw)
-    return user if user is not None else await run_db(api_token_lookup, raw=raw)
+    """The active user of an API token, or None (cached by the realtime backend where it can)."""
+    return await get_backend().token_user(raw)
 
 
 async def authenticate(request: HttpRequest) -> AbstractBaseUser:

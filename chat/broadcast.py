@@ -9,7 +9,7 @@ import json
 import logging
 from typing import Any
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
 
 logger = logging.getLogger(__name__)
 
@@ -35,10 +35,10 @@ async def _send(group: str, message: dict[str, Any]) -> None:
 
 
 def may_have_listeners(chat_id: str) -> bool:
-    """False only when this process's in-memory layer knows no tab has the chat open (a shared layer such
-    as Redis cannot say without a round trip, so there the answer is always True)."""
-    layer = get_channel_layer()
-    return not isinstance(layer, InMemoryChannelLayer) or bool(layer.groups.get(chat_group(chat_id)))
+    """False only when it is certain that no tab has the chat open (``chat.realtime``)."""
+    from chat.realtime import get_backend
+
+    return get_backend().may_have_listeners(chat_id)
 
 
 def frame(payload: dict[str, Any]) -> str:

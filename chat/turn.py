@@ -15,10 +15,9 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
-from chat import broadcast, runtime
+from chat import runtime
 from chat.db import run_db
 from chat.events import (
     HEARTBEAT,
@@ -37,6 +36,7 @@ from chat.exceptions import LLMError
 from chat.llm import get_provider
 from chat.llm.base import LLMRequest, Usage
 from chat.models import ChatModel, Message, api_key_env_allowed
+from chat.realtime import get_backend
 from chat.realtime.base import TurnRef
 from chat.realtime.publish import TurnPublisher
 from chat.serializers import message_to_dict
@@ -224,7 +224,7 @@ class TurnStream:
         if control is not None:
             control.task = self._task
             runtime.register(control)
-            self._listener = _listen_for_stop(control)
+            self._listener = get_backend().listen_for_stop(control)  # stop requests from other processes
 
     async def _pump(self, events: AsyncIterator[Event]) -> None:
         loop, queue, publisher = self._loop, self._queue, self._publisher
@@ -290,27 +290,6 @@ class TurnStream:
             await asyncio.shield(self._task)
         except (asyncio.CancelledError, Exception):
             pass
-
-
-def _listen_for_stop(control: runtime.TurnControl) -> asyncio.Task | None:
-    """With a channel layer shared between processes, a stop request may arrive from another process."""
-    layer = get_channel_layer()
-    if layer is None or isinstance(layer, InMemoryChannelLayer):
-        return None  # One process: the stop view finds the turn in ``runtime`` directly.
-
-    async def listen() -> None:
-        channel = await layer.new_channel()
-        group = broadcast.control_group(control.chat_id)
-        await layer.group_add(group, channel)
-        try:
-            while not control.done.is_set():
-                message = await layer.receive(channel)
-                if message.get("type") == "turn.stop" and message.get("message_id") == control.message_id:
-                    control.stop()
-        finally:
-            await asyncio.shield(layer.group_discard(group, channel))
-
-    return asyncio.create_task(listen())
 
 
 def start_turn(

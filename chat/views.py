@@ -7,11 +7,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from channels.layers import InMemoryChannelLayer, get_channel_layer
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from chat import broadcast, runtime, sse
+from chat import runtime, sse
 from chat.api import (
     admit_turn,
     api_view,
@@ -27,6 +27,7 @@ from chat.db import run_db
 from chat.events import Error, MessageSaved
 from chat.exceptions import BadRequest, NotFound, llm_error_status
 from chat.models import Message
+from chat.realtime import get_backend
 from chat.realtime.follow import follow
 from chat.realtime.frames import parse_cursor
 from chat.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
@@ -132,11 +133,10 @@ async def _stop_running(chat_id: str) -> Message | None:
                 await control.done.wait()
         except TimeoutError:
             pass
-    elif isinstance(get_channel_layer(), InMemoryChannelLayer):
-        # One process and the turn is not in it: it died with an earlier process.
+    elif not await get_backend().request_stop(chat_id, message.public_id):
+        # No other process can be running it: it died with an earlier process.
         await run_db(messages_interrupt_orphans, message_ids=[message.pk])
     else:
-        await broadcast.request_stop(chat_id, message.public_id)
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline and message.status == Message.Status.STREAMING:
             await asyncio.sleep(0.1)

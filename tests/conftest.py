@@ -144,3 +144,21 @@ def _fresh_channel_layer():
     channel_layers.backends.clear()
     yield
     channel_layers.backends.clear()
+
+
+@pytest.fixture
+def fresh_counters():
+    """Rate-limit counters start at zero: in Redis (the cache's database) on the suite's second pass, in this
+    process's memory otherwise."""
+    from django.core.cache import cache
+
+    from chat.realtime import get_backend
+
+    def clear() -> None:
+        cache.clear()
+        if counters := getattr(get_backend(), "counters", None):
+            counters.clear()
+
+    clear()
+    yield
+    clear()

@@ -141,14 +141,6 @@ class OpenAIProvider(LLMProvider):
         limits = httpx.Limits(max_connections=settings.LLM_MAX_CONNECTIONS, max_keepalive_connections=100)
         self.client = HttpxAiohttpClient(timeout=_timeout(), limits=limits, cookies=_NoCookies())
 
-    def open_connections(self) -> int:
-        """Connections to the upstream held by this provider's pool, busy or idle."""
-        session = getattr(self.client._transport, "client", None)
-        connector = getattr(session, "connector", None)
-        if connector is None or connector.closed:
-            return 0
-        return len(connector._acquired) + sum(len(idle) for idle in connector._conns.values())
-
     @classmethod
     def for_chat_model(cls, chat_model: ChatModel) -> OpenAIProvider:
         base_url = chat_model.base_url or settings.OPENAI_BASE_URL

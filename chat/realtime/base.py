@@ -1,4 +1,6 @@
-"""The realtime backend interface: what a turn shares with other tabs and other processes while it runs.
+"""The realtime backend interface: what running turns and the requests around them share, in this process
+or across processes: the turn event log, which turns are alive, stop requests, rate-limit counters, and
+cached token lookups.
 
 Django's backends pattern (``django/core/cache/backends``): this interface, one module per implementation
 (``memory`` for one process, ``redis`` for several), and ``chat.realtime.get_backend()`` to pick one from
@@ -13,9 +15,15 @@ clients that resume after a dropped connection.
 
 from __future__ import annotations
 
+import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from chat.runtime import TurnControl
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,3 +87,42 @@ class RealtimeBackend(ABC):
     @abstractmethod
     async def turn_is_alive(self, message_id: str) -> bool:
         """Whether some process marked this turn alive recently."""
+
+    # --- stop requests and listeners ----------------------------------------------------------------
+
+    @abstractmethod
+    def may_have_listeners(self, chat_id: str) -> bool:
+        """False only when it is certain that no tab has the chat open (then nothing is sent to it)."""
+
+    @abstractmethod
+    async def request_stop(self, chat_id: str, message_id: str) -> bool:
+        """Ask the process that runs this turn (not this one) to stop it. False: no other process can be
+        running it, so it is an orphan of a process that is gone."""
+
+    @abstractmethod
+    def listen_for_stop(self, control: TurnControl) -> asyncio.Task | None:
+        """Start listening for ``request_stop`` from other processes for a turn this process runs."""
+
+    # --- counters (rate limits) ----------------------------------------------------------------------
+
+    @abstractmethod
+    async def incr(self, key: str, ttl: int) -> int:
+        """Add one to a counter that expires ``ttl`` seconds after it was created; the new count."""
+
+    @abstractmethod
+    async def decr(self, key: str) -> None:
+        """Take one from a counter, never below zero."""
+
+    @abstractmethod
+    def incr_sync(self, key: str, ttl: int) -> int:
+        """``incr`` for synchronous code (the sign-in views)."""
+
+    @abstractmethod
+    def count_sync(self, key: str) -> int:
+        """A counter's value (0 when it does not exist), for synchronous code."""
+
+    # --- API tokens ------------------------------------------------------------------------------------
+
+    @abstractmethod
+    async def token_user(self, raw: str) -> AbstractBaseUser | None:
+        """The active user of an API token, or None; cached for a minute (``chat.services``)."""

@@ -3,13 +3,57 @@
 from __future__ import annotations
 
 import asyncio
+import threading
 import time
 from typing import Any
 
+from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from chat import runtime
 from chat.realtime.base import LogState, RealtimeBackend, TurnRef
+
+
+class LocalCounters:
+    """Counters that expire ``ttl`` seconds after they were created, in this process's memory.
+
+    Updated in place without leaving the event loop: Django's memory cache would pickle every value, and its
+    async API would run each call on a thread of its own (together most of a turn's rate-limit cost).
+    """
+
+    SWEEP_SECONDS = 60.0
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()  # the sign-in views count from a worker thread
+        self._counts: dict[str, list] = {}  # key -> [count, expires at (monotonic)]
+        self._next_sweep = 0.0
+
+    def incr(self, key: str, ttl: int) -> int:
+        now = time.monotonic()
+        with self._lock:
+            if now >= self._next_sweep:
+                self._next_sweep = now + self.SWEEP_SECONDS
+                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
+            entry = self._counts.get(key)
+            if entry is None or entry[1] <= now:
+                entry = self._counts[key] = [0, now + ttl]
+            entry[0] += 1
+            return entry[0]
+
+    def get(self, key: str) -> int:
+        with self._lock:
+            entry = self._counts.get(key)
+            return entry[0] if entry is not None and entry[1] > time.monotonic() else 0
+
+    def decr(self, key: str) -> None:
+        with self._lock:
+            entry = self._counts.get(key)
+            if entry is not None and entry[0] > 0:
+                entry[0] -= 1
+
+    def clear(self) -> None:
+        with self._lock:
+            self._counts.clear()
 
 
 class _Log:
@@ -47,6 +91,7 @@ class MemoryBackend(RealtimeBackend):
     SWEEP_SECONDS = 60.0
 
     def __init__(self) -> None:
+        self.counters = LocalCounters()
         self._logs: dict[str, _Log] = {}  # chat id -> its latest turn's log
         self._turn_waiters: dict[str, list[asyncio.Future]] = {}
         self._next_sweep = 0.0
@@ -111,3 +156,35 @@ class MemoryBackend(RealtimeBackend):
 
     async def turn_is_alive(self, message_id: str) -> bool:
         return runtime.get(message_id) is not None
+
+    def may_have_listeners(self, chat_id: str) -> bool:
+        from chat.broadcast import chat_group
+
+        layer = get_channel_layer()  # this process's in-memory layer knows every tab
+        return not isinstance(layer, InMemoryChannelLayer) or bool(layer.groups.get(chat_group(chat_id)))
+
+    async def request_stop(self, chat_id: str, message_id: str) -> bool:
+        return False  # one process: a turn not running here is not running anywhere
+
+    def listen_for_stop(self, control) -> asyncio.Task | None:
+        return None  # the stop view finds the turn in ``chat.runtime`` directly
+
+    async def incr(self, key: str, ttl: int) -> int:
+        return self.counters.incr(key, ttl)
+
+    async def decr(self, key: str) -> None:
+        self.counters.decr(key)
+
+    def incr_sync(self, key: str, ttl: int) -> int:
+        return self.counters.incr(key, ttl)
+
+    def count_sync(self, key: str) -> int:
+        return self.counters.get(key)
+
+    async def token_user(self, raw: str):
+        from chat.db import run_db
+        from chat.services import api_token_cached_user, api_token_lookup
+
+        # The cache is this process's memory: read it here, and send only a miss to a database thread.
+        user = api_token_cached_user(raw=raw)
+        return user if user is not None else await run_db(api_token_lookup, raw=raw)

@@ -16,6 +16,7 @@ from typing import Any
 
 from django.conf import settings
 
+from chat.cache import shared_cache
 from chat.loops import for_running_loop
 from chat.realtime.base import LogState, RealtimeBackend, TurnRef
 from chat.redis import async_redis
@@ -146,3 +147,63 @@ class RedisBackend(RealtimeBackend):
 
     async def turn_is_alive(self, message_id: str) -> bool:
         return bool(await self.client.exists(_alive(message_id)))
+
+    def may_have_listeners(self, chat_id: str) -> bool:
+        return True  # tabs on other processes: knowing would cost a round trip
+
+    async def request_stop(self, chat_id: str, message_id: str) -> bool:
+        from chat import broadcast
+
+        await broadcast.request_stop(chat_id, message_id)
+        return True
+
+    def listen_for_stop(self, control) -> asyncio.Task | None:
+        from channels.layers import get_channel_layer
+
+        from chat import broadcast
+
+        layer = get_channel_layer()
+
+        async def listen() -> None:
+            channel = await layer.new_channel()
+            group = broadcast.control_group(control.chat_id)
+            await layer.group_add(group, channel)
+            try:
+                while not control.done.is_set():
+                    message = await layer.receive(channel)
+                    if message.get("type") == "turn.stop" and message.get("message_id") == control.message_id:
+                        control.stop()
+            finally:
+                await asyncio.shield(layer.group_discard(group, channel))
+
+        return asyncio.create_task(listen())
+
+    async def incr(self, key: str, ttl: int) -> int:
+        async with self.client.pipeline(transaction=True) as pipe:
+            pipe.incr(key)
+            pipe.expire(key, ttl, nx=True)
+            count, _ = await pipe.execute()
+        return count
+
+    async def decr(self, key: str) -> None:
+        if await self.client.decr(key) < 0:  # it had expired
+            await self.client.delete(key)
+
+    def incr_sync(self, key: str, ttl: int) -> int:
+        cache = shared_cache()
+        if cache.add(key, 1, ttl):
+            return 1
+        try:
+            return cache.incr(key)
+        except ValueError:  # expired between add and incr
+            cache.add(key, 1, ttl)
+            return 1
+
+    def count_sync(self, key: str) -> int:
+        return shared_cache().get(key) or 0
+
+    async def token_user(self, raw: str):
+        from chat.db import run_db
+        from chat.services import api_token_authenticate
+
+        return await run_db(api_token_authenticate, raw=raw)  # the cache is in Redis: read it on that thread

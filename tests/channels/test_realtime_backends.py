@@ -130,3 +130,52 @@ async def test_alive_markers(backend, settings):
     assert await backend.turn_is_alive(t.message_id)
     await backend.log_end(t)
     assert not await backend.turn_is_alive(t.message_id)
+
+
+async def test_counters(backend):
+    key = f"rl:test:{time.time_ns()}"
+    assert [await backend.incr(key, 60) for _ in range(3)] == [1, 2, 3]
+    await backend.decr(key)
+    assert await backend.incr(key, 60) == 3
+    for _ in range(5):
+        await backend.decr(key)
+    assert await backend.incr(key, 60) == 1  # never below zero
+    sync_key = key + ":sync"
+    assert backend.count_sync(sync_key) == 0
+    assert [backend.incr_sync(sync_key, 60) for _ in range(2)] == [1, 2]
+    assert backend.count_sync(sync_key) == 2
+
+
+async def test_counters_expire(backend):
+    key = f"rl:test:{time.time_ns()}"
+    assert await backend.incr(key, 1) == 1
+    await asyncio.sleep(1.2)
+    assert await backend.incr(key, 1) == 1
+
+
+async def test_stop_requests_reach_the_process_that_runs_the_turn(backend):
+    from chat import runtime
+
+    control = runtime.TurnControl(f"ci_stop{time.time_ns()}", f"msg_stop{time.time_ns()}")
+    control.task = asyncio.ensure_future(asyncio.sleep(10))
+    listener = backend.listen_for_stop(control)
+    if isinstance(backend, MemoryBackend):  # one process: nobody else to ask, nothing to listen for
+        assert listener is None and await backend.request_stop(control.chat_id, control.message_id) is False
+    else:
+        await asyncio.sleep(0.2)  # the listener has joined its group
+        assert await backend.request_stop(control.chat_id, control.message_id) is True
+        for _ in range(50):
+            if control.stop_requested:
+                break
+            await asyncio.sleep(0.05)
+        assert control.stop_requested
+        control.done.set()
+        listener.cancel()
+    control.task.cancel()
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_token_lookups(backend, user, token):
+    assert (await backend.token_user(token)).pk == user.pk
+    assert (await backend.token_user(token)).pk == user.pk  # cached
+    assert await backend.token_user("tok_unknown") is None

@@ -18,8 +18,8 @@ import uvicorn
 from asgiref.sync import sync_to_async
 from django.db import connection
 
-from chat.llm.openai import OpenAIProvider
 from chat.models import ChatInstance, Message
+from tests.support.llm_server import LLMServer
 from tests.support.server import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -63,7 +63,18 @@ async def hang_up_at_random(port: int, token: str, chat: ChatInstance, rng: rand
     return {"chat": chat.pk, "message": message, "seen": tokens, "closed_at": time.monotonic()}
 
 
-async def test_r1_clients_killed_mid_stream(token, user, chat_model, llm):
+@pytest.fixture
+def own_upstream():
+    """An upstream of this test's own, so that the connections it sees open are this server's alone."""
+    server = LLMServer().start_in_thread()
+    yield server
+    server.stop_thread()
+
+
+async def test_r1_clients_killed_mid_stream(token, user, chat_model, own_upstream):
+    llm = own_upstream
+    chat_model.base_url = llm.base_url
+    await chat_model.asave()
     llm.default.tokens, llm.default.delay = [f"t{i} " for i in range(TOKENS)], DELAY
     chats = [await ChatInstance.objects.acreate(owner=user, chat_model=chat_model) for _ in range(CLIENTS)]
     before_db = await sync_to_async(_postgres_connections)()
@@ -117,8 +128,7 @@ async def test_r1_clients_killed_mid_stream(token, user, chat_model, llm):
         typical, worst = delays[len(delays) // 2], delays[-1]
         await asyncio.sleep(0.5)
         leaked = await on_server(task_count) - baseline_tasks
-        pools = [p for (loop_id, _), (_, p) in OpenAIProvider._instances.items() if loop_id == id(loop)]
-        open_upstream = sum(p.open_connections() for p in pools)
+        open_upstream = llm.open_connections  # as the upstream sees them: every one of the server's closed
         after_db = await sync_to_async(_postgres_connections)()
         print(f"\nR1: {CLIENTS} clients hung up at random in {time.monotonic() - started:.1f} s; "
               f"all {len(results)} partial replies saved interrupted; upstream closed a median "
@@ -130,7 +140,7 @@ async def test_r1_clients_killed_mid_stream(token, user, chat_model, llm):
         # back by a few hundred ms: the worst case is bounded loosely, the typical case tightly.
         assert typical < DELAY * 2 and worst < 1.0
         assert leaked == 0
-        assert open_upstream == 0  # this server's pool; the test upstream is shared with other tests' servers
+        assert open_upstream == 0
         if before_db is not None:
             # Idle connections may stay pooled for a while; none may stay checked out.
             assert after_db[1] <= before_db[1]

@@ -5,25 +5,13 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from django.core.cache import cache
 from django.core.management import call_command
 from django.test import AsyncClient, Client
 
 from chat.models import ChatInstance, Message
-from chat.ratelimit import local_counters
 from tests.conftest import post_turn, read_stream
 
-pytestmark = pytest.mark.django_db(transaction=True)
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    """Counters start at zero: in Redis (the cache) on the suite's second pass, in memory otherwise."""
-    cache.clear()
-    local_counters.clear()
-    yield
-    cache.clear()
-    local_counters.clear()
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]
 
 
 async def test_turns_per_minute_gives_429_with_retry_after(api, chat, llm, settings):
@@ -91,10 +79,10 @@ async def test_health_and_readiness():
 
 
 def test_in_memory_counters_expire_and_never_go_below_zero(monkeypatch):
-    from chat import ratelimit
+    from chat.realtime import memory
 
-    counters, now = ratelimit.LocalCounters(), [1000.0]
-    monkeypatch.setattr(ratelimit.time, "monotonic", lambda: now[0])
+    counters, now = memory.LocalCounters(), [1000.0]
+    monkeypatch.setattr(memory.time, "monotonic", lambda: now[0])
     assert [counters.incr("k", 60) for _ in range(3)] == [1, 2, 3]
     counters.decr("k")
     assert counters.incr("k", 60) == 3

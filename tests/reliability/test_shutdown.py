@@ -30,6 +30,9 @@ async def stream_turn(server, token, chat) -> list[dict]:
     return events
 
 
+GRACEFUL_EXIT = {"daphne": 0, "uvicorn": -signal.SIGTERM}
+
+
 @pytest.mark.parametrize("kind", ["daphne", "uvicorn"])
 async def test_running_reply_finishes_and_new_turns_are_refused(kind, token, user, chat, llm):
     server = await sync_to_async(ServerProcess(kind, {"SHUTDOWN_GRACE_SECONDS": "10"}).start)()
@@ -50,7 +53,8 @@ async def test_running_reply_finishes_and_new_turns_are_refused(kind, token, use
         assert events[-1]["finishReason"] == "stop"
         reply = await Message.objects.aget(chat=chat, role="assistant")
         assert reply.status == "complete" and reply.content == "".join(f"w{i} " for i in range(20))
-        assert await asyncio.to_thread(server.proc.wait, 15) is not None
+        # A graceful exit: daphne returns 0; uvicorn, once shut down, re-raises the signal it caught.
+        assert await asyncio.to_thread(server.proc.wait, 15) == GRACEFUL_EXIT[kind]
         assert await Message.objects.filter(chat=other).acount() == 0
     finally:
         server.stop()
@@ -67,6 +71,6 @@ async def test_reply_still_running_after_the_grace_period_is_saved(token, chat, 
         assert events[-1]["finishReason"] == "stopped"
         reply = await Message.objects.aget(chat=chat, role="assistant")
         assert reply.status == "interrupted" and reply.content.startswith("w0 w1 ")
-        assert await asyncio.to_thread(server.proc.wait, 15) is not None
+        assert await asyncio.to_thread(server.proc.wait, 15) == GRACEFUL_EXIT["daphne"]
     finally:
         server.stop()

@@ -14,27 +14,16 @@ import pytest
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import Permission
-from django.core.cache import cache
 from django.test import Client
 
 from chat.models import ApiToken, ChatModel, Message
-from chat.ratelimit import local_counters
 from config.asgi import application
 from tests.conftest import post_turn, read_stream
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]
 
 ROOT = Path(__file__).resolve().parents[2]
 AUDIO = ROOT / "tests" / "fixtures" / "audio"
-
-
-@pytest.fixture(autouse=True)
-def fresh_counters():
-    cache.clear()
-    local_counters.clear()
-    yield
-    cache.clear()
-    local_counters.clear()
 
 
 def audio(name: str) -> io.BytesIO:
