@@ -13,15 +13,19 @@ command -v "$PYTHON" >/dev/null 2>&1 || PYTHON=python3
 [ -x .venv/bin/python ] || "$PYTHON" -m venv .venv
 PIP=(.venv/bin/python -m pip install --disable-pip-version-check -q)
 
+# Every package at the exact version and hash of a lock (requirements*.txt, made by scripts/lock.sh).
 want=requirements.txt
 [ "${1:-}" = "--dev" ] && want=requirements-dev.txt
 stamp=".venv/.installed-$(cat requirements*.txt | sha256sum | cut -c1-16)-$(basename $want)"
 if [ ! -f "$stamp" ]; then
-  # The CPU build of PyTorch, pinned: an unpinned torch pulls gigabytes of CUDA packages.
+  step() { echo "[install] $*"; }
   "${PIP[@]}" --upgrade pip wheel
-  if [ -f requirements-voice.txt ]; then "${PIP[@]}" "torch==2.13.0"; fi
-  echo "Installing Python packages (the first run compiles llama-cpp-python: about 10 minutes on 2 cores;" \
-       "pip caches the build after that)..."
+  # The CPU build of PyTorch, pinned (not in the lock: its wheel comes from the machine's wheel directory
+  # or PyTorch's CPU index, not from PyPI, whose torch pulls gigabytes of CUDA packages).
+  step "PyTorch 2.13.0 (CPU)"
+  "${PIP[@]}" "torch==2.13.0"
+  step "Python packages from $want (the first run compiles llama-cpp-python: about 10 minutes on 2 cores;" \
+       "pip caches the build after that)"
   # llama.cpp is built for this CPU's vector units (AVX2, and AVX-512 where present) but without
   # -march=native, which would also switch on the AMX kernels that crash on some virtual machines.
   if [ -z "${CMAKE_ARGS:-}" ]; then
@@ -32,12 +36,11 @@ if [ ! -f "$stamp" ]; then
     done
     export CMAKE_ARGS
   fi
-  "${PIP[@]}" -r "$want"
-  if [ -f requirements-voice.txt ]; then
-    "${PIP[@]}" -r requirements-voice.txt
-    # openai-whisper without its triton dependency: triton (about 1 GB) only serves CUDA GPUs.
-    "${PIP[@]}" --no-deps "openai-whisper==20250625"
-  fi
+  "${PIP[@]}" --require-hashes -r "$want"
+  # openai-whisper without its dependencies: they are in the lock, all but triton (about 1 GB), which only
+  # serves CUDA GPUs; this server runs Whisper on the CPU.
+  step "openai-whisper"
+  "${PIP[@]}" --require-hashes --no-deps -r requirements-nodeps.txt
   rm -f .venv/.installed-*
   touch "$stamp"
 fi

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import json
+import os
 from typing import Any
 
 import pytest
@@ -69,15 +70,26 @@ class HeaderClient(AsyncClient):
         return super().generic(method, path, *args, headers={**self.fixed_headers, **(headers or {})}, **kwargs)
 
 
+def api_client(token: str) -> AsyncClient:
+    """A client with this API token: Django's AsyncClient, or with ``TEST_API_CLIENT=asgi`` one that goes
+    through the project's real ASGI application (``tests/support/asgi_client.py``)."""
+    headers = {"Authorization": f"Bearer {token}"}
+    if os.environ.get("TEST_API_CLIENT") == "asgi":
+        from tests.support.asgi_client import ASGIClient
+
+        return ASGIClient(headers)
+    return HeaderClient(headers)
+
+
 @pytest.fixture
 def api(token) -> AsyncClient:
     """An async client authenticated with an API token, as a program would be."""
-    return HeaderClient({"Authorization": f"Bearer {token}"})
+    return api_client(token)
 
 
 @pytest.fixture
 def other_api(other_user) -> AsyncClient:
-    return HeaderClient({"Authorization": f"Bearer {api_token_create(user=other_user)[1]}"})
+    return api_client(api_token_create(user=other_user)[1])
 
 
 def parse_sse(raw: bytes) -> list[dict[str, Any]]:
