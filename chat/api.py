@@ -14,7 +14,14 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
-from chat.exceptions import BadRequest, ChatError, NotAuthenticated, PermissionDenied, RateLimited
+from chat.exceptions import (
+    BadRequest,
+    ChatError,
+    MethodNotAllowed,
+    NotAuthenticated,
+    PermissionDenied,
+    RateLimited,
+)
 from chat.ratelimit import acquire_stream, check_turn_rate, subjects
 from chat.realtime import get_backend
 from chat.shutdown import draining
@@ -23,9 +30,16 @@ SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def error_response(error: ChatError) -> JsonResponse:
-    response = JsonResponse({"error": error.as_dict()}, status=error.status)
+    """A domain error as the product's JSON: ``{"error": {"code", "message"}}`` with its status."""
+    return with_error_headers(JsonResponse({"error": error.as_dict()}, status=error.status), error)
+
+
+def with_error_headers(response: HttpResponse, error: ChatError) -> HttpResponse:
+    """The headers an error's status calls for, whatever shape its body has."""
     if isinstance(error, RateLimited):
         response["Retry-After"] = str(error.retry_after)
+    if isinstance(error, MethodNotAllowed):
+        response["Allow"] = ", ".join(error.allowed)
     return response
 
 
@@ -96,27 +110,35 @@ async def admit_turn(request: HttpRequest, begin: Callable[[], Awaitable[T]]) ->
 View = Callable[..., Awaitable[HttpResponse]]
 
 
-def api_view(methods: list[str]) -> Callable[[View], View]:
-    """An async JSON endpoint: checks the method and the caller, and turns domain errors into JSON."""
+def endpoint(
+    methods: list[str],
+    *,
+    authenticate: Callable[[HttpRequest], Awaitable[AbstractBaseUser]],
+    render_error: Callable[[ChatError], HttpResponse],
+) -> Callable[[View], View]:
+    """An async JSON endpoint: checks the method and the caller (``request.api_user``), and renders domain
+    errors with ``render_error`` (the product's shape here, OpenAI's under /v1)."""
 
     def decorator(view: View) -> View:
         @csrf_exempt  # Enforced in ``authenticate`` for sessions; bearer tokens need no CSRF.
         @wraps(view)
         async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            if request.method not in methods:
-                error = ChatError(f"Use {' or '.join(methods)} here.", code="method_not_allowed", status=405)
-                response = error_response(error)
-                response["Allow"] = ", ".join(methods)
-                return response
             try:
+                if request.method not in methods:
+                    raise MethodNotAllowed(methods)
                 request.api_user = await authenticate(request)
                 return await view(request, *args, **kwargs)
             except ChatError as error:
-                return error_response(error)
+                return render_error(error)
 
         return wrapper
 
     return decorator
+
+
+def api_view(methods: list[str]) -> Callable[[View], View]:
+    """The product's JSON API: a bearer token or the session (with CSRF on writes); its error shape."""
+    return endpoint(methods, authenticate=authenticate, render_error=error_response)
 
 
 def parse_json(request: HttpRequest) -> dict[str, Any]:

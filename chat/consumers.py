@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.consumer import get_handler_name
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
@@ -17,6 +16,7 @@ from chat.realtime.base import TurnRef
 from chat.realtime.frames import encode_frames
 from chat.selectors import chat_get, message_list
 from chat.serializers import message_to_dict
+from config.compat.consumers import DispatchWithoutThreadHop
 
 
 def _catch_up(user: Any, chat_id: str, after: int | None) -> list[dict[str, Any]] | None:
@@ -35,23 +35,14 @@ def _catch_up(user: Any, chat_id: str, after: int | None) -> list[dict[str, Any]
 MAX_PUBLIC_ID = 32
 
 
-class ChatConsumer(AsyncWebsocketConsumer):
+class ChatConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
     """Pushes ``message_saved`` for every saved message, and the running turn's events while a reply streams
     (``chat.realtime.frames``): a tab that connects mid-reply first gets the turn's events so far, from the log.
 
     Delivery through the channel layer is at most once, so every message carries its ``seq``: a client that
     reconnects with ``?after=<last seq>`` gets what it missed, and this consumer drops anything it already sent.
+    It touches the database only in ``connect``, through ``database_sync_to_async`` (see the mixin).
     """
-
-    async def dispatch(self, message: dict[str, Any]) -> None:
-        # Channels' own dispatch first closes stale database connections on a worker thread, before every
-        # handler: a thread hop for every frame pushed to every tab, most of the cost of fanning out to
-        # many tabs. Only ``connect`` uses the database here, through ``database_sync_to_async``, which
-        # closes stale connections itself.
-        handler = getattr(self, get_handler_name(message), None)
-        if handler is None:
-            raise ValueError(f"No handler for message type {message['type']}")
-        await handler(message)
 
     async def connect(self) -> None:
         self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]

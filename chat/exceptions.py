@@ -44,6 +44,15 @@ class PermissionDenied(ChatError):
     message = "You are not allowed to do that."
 
 
+class MethodNotAllowed(ChatError):
+    code = "method_not_allowed"
+    status = 405
+
+    def __init__(self, allowed: list[str]):
+        super().__init__(f"Use {' or '.join(allowed)} here.")
+        self.allowed = allowed
+
+
 class NotFound(ChatError):
     code = "not_found"
     status = 404

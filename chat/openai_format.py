@@ -10,6 +10,7 @@ from typing import Any
 
 from chat import sse
 from chat.events import AgentResponse, Error, Event, MessageSaved, StreamEnd, StreamStart, Thinking, Token
+from chat.llm.base import Usage
 
 # Our finish reasons in OpenAI's vocabulary (stop, length, content_filter, tool_calls).
 FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter", "stopped": "stop"}
@@ -32,13 +33,10 @@ def error_body(message: str, code: str, status: int) -> dict[str, Any]:
 
 
 def usage_dict(usage: dict[str, int] | None) -> dict[str, int] | None:
+    """A turn's usage (``Usage.as_dict``) in OpenAI's names."""
     if usage is None:
         return None
-    return {
-        "prompt_tokens": usage["promptTokens"],
-        "completion_tokens": usage["completionTokens"],
-        "total_tokens": usage["totalTokens"],
-    }
+    return Usage(usage["promptTokens"], usage["completionTokens"]).as_openai()
 
 
 class ChunkRenderer:

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
 
+from chat.llm.base import Usage
 from chat.markdown import render_markdown
 from chat.models import ChatInstance, ChatModel, Message
 
@@ -49,11 +50,7 @@ def _feedback(message: Message) -> str | None:
 def message_to_dict(message: Message) -> dict[str, Any]:
     usage = None
     if message.prompt_tokens is not None or message.completion_tokens is not None:
-        usage = {
-            "promptTokens": message.prompt_tokens or 0,
-            "completionTokens": message.completion_tokens or 0,
-            "totalTokens": message.total_tokens,
-        }
+        usage = Usage(message.prompt_tokens, message.completion_tokens).as_dict()
     return {
         "id": message.public_id,
         "chatInstanceId": message.chat.public_id,

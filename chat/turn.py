@@ -40,7 +40,7 @@ from chat.realtime import get_backend
 from chat.realtime.base import TurnRef
 from chat.realtime.publish import TurnPublisher
 from chat.serializers import message_to_dict
-from chat.services import TurnBegun, message_finish, message_refresh_final
+from chat.services import TurnBegun, message_finish, message_refresh_final, messages_interrupt_orphans
 
 logger = logging.getLogger(__name__)
 
@@ -313,17 +313,37 @@ def start_turn(
     return TurnStream(events, control, on_finish, publisher)
 
 
-async def _wait_finished(message: Message) -> Message:
-    """An earlier turn that is still streaming (a retry raced it): wait for its final state."""
+async def reply_settled(message: Message, *, timeout: float) -> Message:
+    """Wait until a reply has stopped streaming, in this process or another (or ``timeout`` passed), and
+    return it with its final fields read again (cached relations, its chat, stay)."""
     control = runtime.get(message.public_id)
     if control is not None:
-        await control.done.wait()
-    deadline = time.monotonic() + settings.LLM_READ_TIMEOUT * 2
+        try:
+            async with asyncio.timeout(timeout):
+                await control.done.wait()
+        except TimeoutError:
+            pass
+    deadline = time.monotonic() + timeout
     while True:
         await run_db(message_refresh_final, message=message)
         if message.status != Message.Status.STREAMING or time.monotonic() > deadline:
             return message
-        await asyncio.sleep(0.2)
+        await asyncio.sleep(0.1)
+
+
+async def stop_running(chat_id: str) -> Message | None:
+    """Stop the reply streaming in this chat, wherever it runs, and return it once it is saved."""
+    streaming = Message.objects.filter(chat__public_id=chat_id, status=Message.Status.STREAMING)
+    message = await run_db(streaming.first)
+    if message is None:
+        return None
+    control = runtime.get(message.public_id)
+    if control is not None:
+        control.stop()
+    elif not await get_backend().request_stop(chat_id, message.public_id):
+        # No other process can be running it: it died with an earlier process.
+        await run_db(messages_interrupt_orphans, message_ids=[message.pk])
+    return await reply_settled(message, timeout=10)
 
 
 async def replay_turn(begun: TurnBegun, *, prelude: Iterable[Event] = ()) -> AsyncIterator[Event]:
@@ -332,7 +352,7 @@ async def replay_turn(begun: TurnBegun, *, prelude: Iterable[Event] = ()) -> Asy
         yield event
     reply = begun.assistant_message
     if reply is not None and reply.status == Message.Status.STREAMING:
-        reply = await _wait_finished(reply)
+        reply = await reply_settled(reply, timeout=settings.LLM_READ_TIMEOUT * 2)  # a retry raced it
     reply_id = reply.public_id if reply else ""
     user = begun.user_message
     yield StreamStart(begun.chat.public_id, user.public_id, user.seq, reply_id, begun.chat_model.public_id)

@@ -8,19 +8,17 @@ database. Without one, requests are stateless, as with OpenAI (unless OPENAI_API
 from __future__ import annotations
 
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from functools import wraps
 from typing import Any
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
-from django.views.decorators.csrf import csrf_exempt
 
-from chat.api import admit_turn, bearer_token, parse_json, refuse_nul, token_user
+from chat.api import View, admit_turn, bearer_token, endpoint, parse_json, refuse_nul, token_user, with_error_headers
 from chat.db import run_db
 from chat.events import Error
-from chat.exceptions import BadRequest, ChatError, NotAuthenticated, RateLimited, llm_error_status
+from chat.exceptions import BadRequest, ChatError, NotAuthenticated, llm_error_status
 from chat.models import ChatModel
 from chat.openai_format import ChunkRenderer, completion, error_body
 from chat.selectors import chat_model_get, chat_model_list
@@ -34,44 +32,30 @@ from chat.services import (
 from chat.turn import TurnOptions, start_turn
 from chat.views import sse_response
 
-View = Callable[..., Awaitable[HttpResponse]]
-
 
 def openai_error_response(error: ChatError) -> JsonResponse:
-    # OpenAI answers every bad request, whatever is wrong with it, with 400; the code says what.
+    """A domain error in OpenAI's shape. OpenAI answers every bad request, whatever is wrong with it, with
+    400; the code says what."""
     status = 400 if error.status in {413, 415, 422} else error.status
-    response = JsonResponse(error_body(error.message, error.code, status), status=status)
-    if isinstance(error, RateLimited):
-        response["Retry-After"] = str(error.retry_after)
-    return response
+    return with_error_headers(JsonResponse(error_body(error.message, error.code, status), status=status), error)
+
+
+async def bearer_user(request: HttpRequest):
+    """The user of the request's API token; /v1 takes nothing else."""
+    raw = bearer_token(request)
+    if raw is None:
+        raise NotAuthenticated(
+            "You didn't provide an API key. Send it as 'Authorization: Bearer <token>'.", code="invalid_api_key"
+        )
+    user = await token_user(raw)
+    if user is None:
+        raise NotAuthenticated("Incorrect API key provided.", code="invalid_api_key")
+    return user
 
 
 def openai_view(methods: list[str]) -> Callable[[View], View]:
-    """Bearer-token authentication and OpenAI-shaped errors."""
-
-    def decorator(view: View) -> View:
-        @csrf_exempt  # Bearer tokens only: there is no cookie to forge.
-        @wraps(view)
-        async def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
-            try:
-                if request.method not in methods:
-                    raise ChatError(f"Use {' or '.join(methods)} here.", code="method_not_allowed", status=405)
-                raw = bearer_token(request)
-                if raw is None:
-                    raise NotAuthenticated(
-                        "You didn't provide an API key. Send it as 'Authorization: Bearer <token>'.",
-                        code="invalid_api_key",
-                    )
-                request.api_user = await token_user(raw)
-                if request.api_user is None:
-                    raise NotAuthenticated("Incorrect API key provided.", code="invalid_api_key")
-                return await view(request, *args, **kwargs)
-            except ChatError as error:
-                return openai_error_response(error)
-
-        return wrapper
-
-    return decorator
+    """The OpenAI-compatible API: bearer tokens only (no cookie to forge, so no CSRF), OpenAI's error shape."""
+    return endpoint(methods, authenticate=bearer_user, render_error=openai_error_response)
 
 
 def _model_dict(chat_model: ChatModel) -> dict[str, Any]:

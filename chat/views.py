@@ -11,7 +11,7 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from chat import runtime, sse
+from chat import sse
 from chat.api import (
     admit_turn,
     api_view,
@@ -27,7 +27,6 @@ from chat.db import run_db
 from chat.events import Error, MessageSaved
 from chat.exceptions import BadRequest, NotFound, llm_error_status
 from chat.models import Message
-from chat.realtime import get_backend
 from chat.realtime.follow import follow
 from chat.realtime.frames import parse_cursor
 from chat.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
@@ -37,11 +36,10 @@ from chat.services import (
     chat_delete,
     chat_update,
     feedback_set,
-    messages_interrupt_orphans,
     turn_begin,
 )
 from chat.shutdown import draining
-from chat.turn import TurnOptions, TurnStream, start_turn
+from chat.turn import TurnOptions, TurnStream, start_turn, stop_running
 
 
 @api_view(["GET"])
@@ -82,7 +80,7 @@ async def chat_detail_view(request: HttpRequest, chat_id: str) -> HttpResponse:
         return JsonResponse(await run_db(lambda: chat_to_dict(chat_get(user=user, chat_id=chat_id))))
     if request.method == "DELETE":
         chat = await run_db(chat_get, user=user, chat_id=chat_id)
-        await _stop_running(chat_id)
+        await stop_running(chat_id)
         await run_db(chat_delete, chat=chat)
         return HttpResponse(status=204)
     body = parse_json(request)
@@ -119,32 +117,6 @@ async def chat_messages_view(request: HttpRequest, chat_id: str) -> JsonResponse
     return JsonResponse(await run_db(read))
 
 
-async def _stop_running(chat_id: str) -> Message | None:
-    """Stop the reply streaming in this chat, wherever it runs, and return it once it is saved."""
-    streaming = Message.objects.filter(chat__public_id=chat_id, status=Message.Status.STREAMING)
-    message = await run_db(streaming.first)
-    if message is None:
-        return None
-    control = runtime.get(message.public_id)
-    if control is not None:
-        control.stop()
-        try:
-            async with asyncio.timeout(10):
-                await control.done.wait()
-        except TimeoutError:
-            pass
-    elif not await get_backend().request_stop(chat_id, message.public_id):
-        # No other process can be running it: it died with an earlier process.
-        await run_db(messages_interrupt_orphans, message_ids=[message.pk])
-    else:
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline and message.status == Message.Status.STREAMING:
-            await asyncio.sleep(0.1)
-            await run_db(message.refresh_from_db, fields=["status"])
-    await run_db(message.refresh_from_db)
-    return message
-
-
 @api_view(["GET"])
 async def chat_events_view(request: HttpRequest, chat_id: str) -> StreamingHttpResponse:
     """``GET /api/chats/<ci>/events``: the chat's turn as ``text/event-stream`` for EventSource clients, from
@@ -167,7 +139,7 @@ async def chat_events_view(request: HttpRequest, chat_id: str) -> StreamingHttpR
 @api_view(["POST"])
 async def chat_stop_view(request: HttpRequest, chat_id: str) -> JsonResponse:
     chat = await run_db(chat_get, user=request.api_user, chat_id=chat_id)
-    message = await _stop_running(chat_id)
+    message = await stop_running(chat_id)
     if message is None:
         return JsonResponse({"stopped": False, "message": None})
     message.chat = chat

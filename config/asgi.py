@@ -6,7 +6,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
 from django.conf import settings  # noqa: E402
 
-from config.handler import get_asgi_application  # noqa: E402
+from config.compat.handler import get_asgi_application  # noqa: E402
 
 django_asgi_app = get_asgi_application()
 

@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-import json
-
 from django.conf import settings
+from django.http import HttpResponse
 
 UPLOAD_PATHS = ("/api/chat/voice", "/v1/audio/transcriptions")
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
@@ -16,16 +15,20 @@ def _limit(path: str) -> int:
     return settings.API_MAX_BODY_BYTES
 
 
-def _refusal(path: str) -> dict:
+def _refusal(path: str) -> HttpResponse:
+    """The 413, rendered as the door it came to renders errors."""
+    from chat.api import error_response
+    from chat.exceptions import ChatError
+    from chat.v1 import openai_error_response
+
     if path.startswith(UPLOAD_PATHS):
         message = f"The upload is too large; the limit is {settings.VOICE_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
         code = "file_too_large" if path.startswith("/v1/") else "audio_too_large"
     else:
         message = f"The request body is too large; the limit is {settings.API_MAX_BODY_BYTES / 1e6:.0f} MB."
         code = "request_too_large"
-    if path.startswith("/v1/"):
-        return {"error": {"message": message, "type": "invalid_request_error", "code": code}}
-    return {"error": {"code": code, "message": message}}
+    error = ChatError(message, code=code, status=413)
+    return openai_error_response(error) if path.startswith("/v1/") else error_response(error)
 
 
 class BodySizeLimit:
@@ -57,8 +60,9 @@ class BodySizeLimit:
         return await self.app(scope, counting_receive, send)
 
     async def _refuse(self, send, path: str) -> None:
-        payload = json.dumps(_refusal(path)).encode()
-        headers = [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-                   (b"connection", b"close")]  # fmt: skip
+        response = _refusal(path)
+        headers = [(b"content-type", response["Content-Type"].encode()),
+                   (b"content-length", str(len(response.content)).encode()), (b"connection", b"close")]  # fmt: skip
+        # 413 at every door (OpenAI's shape would say 400): the body was never read, and proxies know 413.
         await send({"type": "http.response.start", "status": 413, "headers": headers})
-        await send({"type": "http.response.body", "body": payload})
+        await send({"type": "http.response.body", "body": response.content})

@@ -70,13 +70,13 @@ INSTALLED_APPS = [
 
 # Django's own middleware, in versions that do not hop to a thread on every async request.
 MIDDLEWARE = [
-    "config.middleware.SecurityMiddleware",
-    "config.middleware.SessionMiddleware",
-    "config.middleware.CommonMiddleware",
-    "config.middleware.CsrfViewMiddleware",
-    "config.middleware.AuthenticationMiddleware",
-    "config.middleware.MessageMiddleware",
-    "config.middleware.XFrameOptionsMiddleware",
+    "config.compat.middleware.SecurityMiddleware",
+    "config.compat.middleware.SessionMiddleware",
+    "config.compat.middleware.CommonMiddleware",
+    "config.compat.middleware.CsrfViewMiddleware",
+    "config.compat.middleware.AuthenticationMiddleware",
+    "config.compat.middleware.MessageMiddleware",
+    "config.compat.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -180,7 +180,7 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "chat.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CHANNEL_LAYERS = {"default": {"BACKEND": "config.compat.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # The realtime backend: the turn event log, shared by every process with Redis (see chat/realtime/).

@@ -5,17 +5,23 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from asgiref.sync import sync_to_async
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.files import File
 from django.core.files.storage import default_storage
+from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
 from chat.exceptions import Busy
 from chat.models import Message
 from chat.selectors import chat_get
 from chat.services import TurnBegun, turn_begin, turn_find_replay, turn_model
-from voice.audio import FORMATS
+from voice.audio import FORMATS, decode, has_speech
+from voice.exceptions import NoSpeech
 from voice.models import AudioRecording, audio_path
+from voice.transcription import get_engine
+from voice.transcription.base import Transcript
 
 
 @dataclass(slots=True)
@@ -81,3 +87,30 @@ def voice_turn_begin(
     except BaseException:
         default_storage.delete(name)
         raise
+
+
+async def transcribe_upload(
+    upload: UploadedFile, *, language: str | None, engine: str | None = None, model: str | None = None
+) -> tuple[Transcript, Recording]:
+    """Decode, check for speech and transcribe; each refusal is a clear 4xx and nothing is stored."""
+    path = Path(upload.temporary_file_path())
+    decoded = await sync_to_async(decode, thread_sensitive=False)(
+        path, max_seconds=settings.VOICE_MAX_SECONDS, timeout=settings.VOICE_DECODE_TIMEOUT
+    )
+    if not await sync_to_async(has_speech, thread_sensitive=False)(decoded.samples):
+        raise NoSpeech()
+    transcriber = get_engine(engine, model)
+    transcript = await transcriber.atranscribe(decoded.samples, language=language)
+    if not transcript.text.strip():
+        raise NoSpeech()
+    recording = Recording(
+        path=path,
+        format=decoded.format,
+        size_bytes=upload.size,
+        duration_ms=decoded.duration_ms,
+        language=transcript.language,
+        engine=transcriber.name,
+        model_name=transcriber.model_name,
+        transcription_ms=transcript.elapsed_ms,
+    )
+    return transcript, recording

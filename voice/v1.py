@@ -9,9 +9,10 @@ from chat.api import admit
 from chat.exceptions import BadRequest
 from chat.v1 import openai_view
 from voice.languages import parse_language
+from voice.services import transcribe_upload
 from voice.transcription import ALIASES
 from voice.transcription.base import Segment, Transcript
-from voice.views import transcribe_upload, uploaded_audio
+from voice.views import uploaded_audio
 
 FORMATS = {"json", "text", "verbose_json", "srt", "vtt"}
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
@@ -19,13 +18,10 @@ from chat.models import Message
 from chat.services import TurnBegun
 from chat.turn import TurnOptions, start_turn
 from chat.views import collect_turn, sse_response
-from voice.audio import decode, has_speech
-from voice.exceptions import AudioTooLarge, EmptyAudio, NoSpeech
+from voice.exceptions import AudioTooLarge, EmptyAudio
 from voice.languages import parse_language
 from voice.models import AudioRecording
-from voice.services import Recording, voice_turn_begin, voice_turn_check
-from voice.transcription import get_engine
-from voice.transcription.base import Transcript
+from voice.services import transcribe_upload, voice_turn_begin, voice_turn_check
 
 
 def uploaded_audio(request: HttpRequest, field: str) -> UploadedFile:
@@ -40,33 +36,6 @@ def uploaded_audio(request: HttpRequest, field: str) -> UploadedFile:
             f"The recording is too large ({upload.size / 1e6:.1f} MB; the limit is {limit / 1e6:.0f} MB)."
         )
     return upload
-
-
-async def transcribe_upload(
-    upload: UploadedFile, *, language: str | None, engine: str | None = None, model: str | None = None
-) -> tuple[Transcript, Recording]:
-    """Decode, check for speech and transcribe; each refusal is a clear 4xx and nothing is stored."""
-    path = Path(upload.temporary_file_path())
-    decoded = await sync_to_async(decode, thread_sensitive=False)(
-        path, max_seconds=settings.VOICE_MAX_SECONDS, timeout=settings.VOICE_DECODE_TIMEOUT
-    )
-    if not await sync_to_async(has_speech, thread_sensitive=False)(decoded.samples):
-        raise NoSpeech()
-    transcriber = get_engine(engine, model)
-    transcript = await transcriber.atranscribe(decoded.samples, language=language)
-    if not transcript.text.strip():
-        raise NoSpeech()
-    recording = Recording(
-        path=path,
-        format=decoded.format,
-        size_bytes=upload.size,
-        duration_ms=decoded.duration_ms,
-        language=transcript.language,
-        engine=transcriber.name,
-        model_name=transcriber.model_name,
-        transcription_ms=transcript.elapsed_ms,
-    )
-    return transcript, recording
 
 
 def _transcription_event(message: Message) -> Transcription:

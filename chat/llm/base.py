@@ -27,8 +27,14 @@ class Usage:
     completion_tokens: int | None = None
 
     def as_dict(self) -> dict[str, int]:
+        """The product's shape (the API's ``usage`` fields)."""
         prompt, completion = self.prompt_tokens or 0, self.completion_tokens or 0
         return {"promptTokens": prompt, "completionTokens": completion, "totalTokens": prompt + completion}
+
+    def as_openai(self) -> dict[str, int]:
+        """OpenAI's shape (``/v1``)."""
+        prompt, completion = self.prompt_tokens or 0, self.completion_tokens or 0
+        return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion}
 
 
 @dataclass(slots=True)

@@ -7,7 +7,7 @@ import asyncio
 import pytest
 from channels.exceptions import ChannelFull
 
-from chat.layers import InMemoryChannelLayer
+from config.compat.layers import InMemoryChannelLayer
 
 
 async def test_group_send_reaches_every_member_with_its_own_copy():

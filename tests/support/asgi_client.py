@@ -70,6 +70,9 @@ class ASGIClient:
     async def patch(self, path, data=None, content_type="application/octet-stream", *, headers=None):
         return await self.request("PATCH", path, *self._encode(data, content_type), headers)
 
+    async def put(self, path, data=None, content_type="application/octet-stream", *, headers=None):
+        return await self.request("PUT", path, *self._encode(data, content_type), headers)
+
     async def delete(self, path, data=None, content_type="application/octet-stream", *, headers=None):
         return await self.request("DELETE", path, *self._encode(data, content_type), headers)
 
@@ -85,7 +88,8 @@ class ASGIClient:
 
     async def request(self, method, path, body, content_type, headers) -> ASGIResponse:
         path, _, query = path.partition("?")
-        all_headers = {"host": "testserver", **{k.lower(): v for k, v in {**self.fixed_headers, **(headers or {})}.items()}}
+        given = {**self.fixed_headers, **(headers or {})}
+        all_headers = {"host": "testserver", **{name.lower(): value for name, value in given.items()}}
         if content_type:
             all_headers["content-type"] = content_type
         all_headers["content-length"] = str(len(body))
