@@ -7,7 +7,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -50,24 +49,12 @@ def start_upstream(tokens: int, delay: float, port: int, cpu: int | None = None)
 
 
 def start_server(kind: str, port: int, cpu: int | None = None, extra_env: dict | None = None) -> subprocess.Popen:
-    import httpx
+    """A server process on the production settings and the benchmark's database (the tests' launcher)."""
+    from tests.support.server import ServerProcess
 
-    if kind == "uvicorn":
-        cmd = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(port), "--no-access-log",
-               "--log-level", "warning"]  # fmt: skip
-    else:
-        cmd = [sys.executable, "-m", "daphne", "-p", str(port), "config.asgi:application"]
-    if cpu is not None:
-        cmd = ["taskset", "-c", str(cpu), *cmd]
-    log = open(WORKDIR / f"{kind}-{port}.log", "w")  # noqa: SIM115
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(extra_env or {})}, stdout=log, stderr=log)
-    for _ in range(300):
-        try:
-            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
-                return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    raise RuntimeError(f"{kind} did not start; see {log.name}")
+    server = ServerProcess(kind, extra_env, port, environment=dict(os.environ), cpu=cpu,
+                           log_path=WORKDIR / f"{kind}-{port}.log")  # fmt: skip
+    return server.start().proc
 
 
 def pct(values: list[float], q: float) -> float:

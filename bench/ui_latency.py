@@ -16,20 +16,19 @@ import time
 
 from common import ROOT, pct, setup_django, start_server, start_upstream
 
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
+from tests.support.browser import launch
 
 PROBE = """() => {
   window.__samples = [];
-  window.__onStreamEvent = (event) => {
+  document.addEventListener("chat:turn-event", ({ detail: event }) => {
     if (event.type !== "token") return;
     const arrived = performance.now();
-    // app.js appends the token right after this hook returns, in the same task.
+    // app.js appends the token right after its listeners return, in the same task.
     queueMicrotask(() => {
       const inDom = performance.now();
       requestAnimationFrame((frame) => window.__samples.push([inDom - arrived, Math.max(0, frame - arrived)]));
     });
-  };
+  });
 }"""
 
 
@@ -57,8 +56,8 @@ def main() -> None:
         model = ChatModel.objects.create(name="ui-bench", base_url="http://127.0.0.1:18731/v1")
         chat = ChatInstance.objects.create(owner=get_user_model().objects.get(username="ui"), chat_model=model)
         with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(executable_path="/usr/bin/chromium", args=FLAGS)
-            page = browser.new_page()
+            browser = launch(playwright)
+            page = browser.new_page(bypass_csp=True)  # the probe is injected code, which the CSP forbids
             page.goto("http://127.0.0.1:18730/accounts/login/")
             page.fill("#id_username", "ui")
             page.fill("#id_password", "bench-password-123")

@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from chat import extensions
 from chat.export import chats_to_json, chats_to_markdown, export_queryset
 from chat.markdown import render_markdown
 from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, Message
@@ -92,7 +93,7 @@ class MessageInline(admin.StackedInline):
         return (
             super()
             .get_queryset(request)
-            .select_related("audio", "chat_model")
+            .select_related(*extensions.message_related(), "chat_model")
             .prefetch_related("feedback")
             .order_by("seq")
         )
@@ -126,21 +127,11 @@ class MessageInline(admin.StackedInline):
 
     @admin.display(description="Recording")
     def audio_player(self, message: Message) -> str:
-        audio = getattr(message, "audio", None) if message.source == Message.Source.VOICE else None
-        if audio is None:
-            return "—"
-        return format_html(
-            '<audio controls preload="none" src="/api/messages/{}/audio"></audio> {} · {} s · {} · {} {}',
-            message.public_id, audio.format, f"{audio.duration_ms / 1000:.1f}", audio.language or "?", audio.engine,
-            audio.model_name,
-        )  # fmt: skip
+        return format_html_join(mark_safe("<br>"), "{}", ((html,) for html in extensions.admin_html(message))) or "—"
 
     @admin.display(description="Timings")
     def timings(self, message: Message) -> str:
-        parts = []
-        audio = getattr(message, "audio", None) if message.source == Message.Source.VOICE else None
-        if audio is not None:
-            parts.append(f"transcription {audio.transcription_ms} ms")
+        parts = extensions.admin_timings(message)
         if message.ttft_ms is not None:
             parts.append(f"first token {message.ttft_ms} ms")
         if message.completion_tokens and message.duration_ms and message.ttft_ms is not None:

@@ -7,13 +7,14 @@ from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
+from chat import extensions
 from chat.models import ChatInstance, Feedback, Message
 from chat.serializers import iso, message_to_dict
 
 
 def export_queryset(chats: QuerySet[ChatInstance]) -> QuerySet[ChatInstance]:
     """The conversations with everything an export reads, in a fixed order (oldest first)."""
-    messages = Message.objects.select_related("audio", "chat_model").prefetch_related(
+    messages = Message.objects.select_related(*extensions.message_related(), "chat_model").prefetch_related(
         Prefetch("feedback", queryset=Feedback.objects.select_related("user"))
     )
     return (
@@ -25,8 +26,9 @@ def export_queryset(chats: QuerySet[ChatInstance]) -> QuerySet[ChatInstance]:
 
 def _message(message: Message, base_url: str) -> dict[str, Any]:
     data = message_to_dict(message)
-    if data["audio"]:
-        data["audio"]["url"] = base_url + data["audio"]["url"]
+    for extra in data.values():
+        if isinstance(extra, dict) and str(extra.get("url", "")).startswith("/"):
+            extra["url"] = base_url + extra["url"]  # an added part's link (a recording), made absolute
     data["review"] = {
         "flag": message.flag or None,
         "flagNote": message.flag_note,
@@ -95,10 +97,9 @@ def chats_to_markdown(chats: Iterable[ChatInstance], base_url: str = "") -> str:
             if message.corrected_content:
                 lines.append("")
                 lines.append(f"> Heard as: {message.content}")
-            audio = getattr(message, "audio", None) if message.source == Message.Source.VOICE else None
-            if audio is not None:
+            for label, path in extensions.export_links(message):
                 lines.append("")
-                lines.append(f"[recording]({base_url}/api/messages/{message.public_id}/audio)")
+                lines.append(f"[{label}]({base_url}{path})")
             lines.append("")
         parts.append("\n".join(lines))
     return "\n---\n\n".join(parts)

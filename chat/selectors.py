@@ -10,6 +10,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import Col
 
+from chat import extensions
 from chat.exceptions import NotFound
 from chat.models import ChatInstance, ChatModel, Message
 
@@ -92,7 +93,7 @@ def chat_for_turn(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance:
 def message_list(*, chat: ChatInstance, after: int = 0, limit: int | None = None) -> list[Message]:
     queryset = (
         Message.objects.filter(chat=chat, seq__gt=after)
-        .select_related("audio")
+        .select_related(*extensions.message_related())
         .prefetch_related("feedback")
         .order_by("seq")
     )

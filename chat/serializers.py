@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
-
+from chat import extensions
 from chat.llm.base import Usage
 from chat.markdown import render_markdown
 from chat.models import ChatInstance, ChatModel, Message
@@ -14,26 +13,6 @@ from chat.models import ChatInstance, ChatModel, Message
 
 def iso(value: datetime | None) -> str | None:
     return value.isoformat().replace("+00:00", "Z") if value else None
-
-
-def _audio(message: Message) -> dict[str, Any] | None:
-    """The recording of a voice message (loaded with the message: see ``message_list``)."""
-    if message.source != Message.Source.VOICE:
-        return None
-    try:
-        audio = message.audio
-    except ObjectDoesNotExist:
-        return None
-    return {
-        "url": f"/api/messages/{message.public_id}/audio",
-        "format": audio.format,
-        "sizeBytes": audio.size_bytes,
-        "durationMs": audio.duration_ms,
-        "language": audio.language,
-        "engine": audio.engine,
-        "model": audio.model_name,
-        "transcriptionMs": audio.transcription_ms,
-    }
 
 
 def _feedback(message: Message) -> str | None:
@@ -70,7 +49,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
             else None
         ),
         "clientMessageId": message.client_message_id,
-        "audio": _audio(message),
+        **extensions.message_fields(message),
         "feedback": _feedback(message),
         "createdAt": iso(message.created_at),
         "completedAt": iso(message.completed_at),

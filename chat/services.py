@@ -12,6 +12,7 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chat import extensions
 from chat.cache import shared_cache
 from chat.exceptions import Busy, NotFound
 from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, Message, hash_token
@@ -96,7 +97,9 @@ class TurnBegun:
 
 def turn_find_replay(chat: ChatInstance, chat_model: ChatModel, client_message_id: str) -> TurnBegun | None:
     user_message = (
-        Message.objects.filter(chat=chat, client_message_id=client_message_id).select_related("audio").first()
+        Message.objects.filter(chat=chat, client_message_id=client_message_id)
+        .select_related(*extensions.message_related())
+        .first()
     )
     if user_message is None:
         return None

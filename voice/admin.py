@@ -1,6 +1,6 @@
 from django.contrib import admin
-from django.utils.html import format_html
 
+from voice.extension import player_html
 from voice.models import AudioRecording
 
 
@@ -24,6 +24,4 @@ class AudioRecordingAdmin(admin.ModelAdmin):
 
     @admin.display(description="Recording")
     def player(self, recording):
-        return format_html(
-            '<audio controls preload="none" src="/api/messages/{}/audio"></audio>', recording.message.public_id
-        )
+        return player_html(recording.message.public_id)

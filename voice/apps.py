@@ -4,3 +4,9 @@ from django.apps import AppConfig
 class VoiceConfig(AppConfig):
     name = "voice"
     verbose_name = "Voice"
+
+    def ready(self) -> None:
+        from chat import extensions
+        from voice.extension import RECORDING
+
+        extensions.register(RECORDING)  # chat's messages show their recording without chat naming voice

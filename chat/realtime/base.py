@@ -48,8 +48,9 @@ class RealtimeBackend(ABC):
     """Shared state of running turns."""
 
     @abstractmethod
-    async def log_begin(self, turn: TurnRef) -> None:
-        """Make ``turn`` the chat's latest turn, with an empty log, and mark it alive."""
+    def log_begin(self, turn: TurnRef) -> None:
+        """Make ``turn`` the chat's latest turn, with an empty log, and mark it alive. Never blocks: like
+        ``log_append``, a backend that needs I/O does it at the next ``log_flush``, before the turn's events."""
 
     @abstractmethod
     def log_append(self, turn: TurnRef, payload: dict[str, Any]) -> None:

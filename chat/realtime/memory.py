@@ -11,6 +11,7 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 
 from chat import runtime
+from chat.broadcast import chat_group
 from chat.realtime.base import LogState, RealtimeBackend, TurnRef
 
 
@@ -104,7 +105,7 @@ class MemoryBackend(RealtimeBackend):
         ttl = settings.REALTIME_LOG_TTL
         self._logs = {k: v for k, v in self._logs.items() if v.ended_at is None or now - v.ended_at < ttl}
 
-    async def log_begin(self, turn: TurnRef) -> None:
+    def log_begin(self, turn: TurnRef) -> None:
         self._sweep()
         self._logs[turn.chat_id] = _Log(turn)
         _wake(self._turn_waiters.pop(turn.chat_id, []))
@@ -158,8 +159,6 @@ class MemoryBackend(RealtimeBackend):
         return runtime.get(message_id) is not None
 
     def may_have_listeners(self, chat_id: str) -> bool:
-        from chat.broadcast import chat_group
-
         layer = get_channel_layer()  # this process's in-memory layer knows every tab
         return not isinstance(layer, InMemoryChannelLayer) or bool(layer.groups.get(chat_group(chat_id)))
 

@@ -84,32 +84,25 @@ class TurnPublisher:
         self._final: tuple[Message, dict[str, Any], dict[str, int] | None] | None = None
         self._pending: list[dict[str, Any]] = []
         self._framed = 0  # the last eventId sent as websocket frames
-        self._early: list[dict[str, Any]] | None = []  # events that came before the log was begun
         self._scheduled = self._ended = False
         self._begun: asyncio.Task | None = None
         self._inflight: asyncio.Future | None = None
 
     def start(self, user_message: Message) -> None:
-        """Begin the log and announce the saved user message, without delaying the reader."""
-        self._begun = asyncio.create_task(self._begin(user_message))
+        """Begin the log, and announce the saved user message to open tabs, without delaying the reader."""
+        get_backend().log_begin(self.turn)  # no I/O here: Redis is written at the next flush
+        if broadcast.may_have_listeners(self.turn.chat_id):  # else skip serializing (and rendering) it for nobody
+            self._begun = asyncio.create_task(self._announce(user_message))
 
-    async def _begin(self, user_message: Message) -> None:
+    async def _announce(self, user_message: Message) -> None:
         from chat.serializers import message_to_dict
 
-        await _logged(get_backend().log_begin(self.turn), "begin a turn's log")
-        early, self._early = self._early, None
-        for payload in early:
-            get_backend().log_append(self.turn, payload)
-        if broadcast.may_have_listeners(self.turn.chat_id):  # else skip serializing (and rendering) it for nobody
-            await broadcast.push_message_saved(self.turn.chat_id, message_to_dict(user_message))
+        await broadcast.push_message_saved(self.turn.chat_id, message_to_dict(user_message))
 
     def event(self, payload: dict[str, Any]) -> None:
         """One event of the turn (its dict with ``eventId``), as it happens."""
         self._last = payload
-        if self._early is not None:
-            self._early.append(payload)
-        else:
-            get_backend().log_append(self.turn, payload)
+        get_backend().log_append(self.turn, payload)
         self._pending.append(payload)
         if not self._scheduled and not self._ended:
             self._scheduled = True
@@ -148,9 +141,9 @@ class TurnPublisher:
 
     async def flush(self) -> None:
         """Send what is pending now, after what is already on its way (before the reply's message_saved)."""
-        if self._inflight is not None:
+        if self._inflight is not None and not self._inflight.done():
             await asyncio.shield(self._inflight)
-        if self._begun is not None:
+        if self._begun is not None and not self._begun.done():
             await asyncio.shield(self._begun)
         if (batch := self._take()) is not None:
             await _logged(get_backend().log_flush(), "write the event log")

@@ -23,14 +23,26 @@ from chat.redis import async_redis
 
 RUNNING_TTL = 3600  # a log outlives a turn that never ends by this much at most
 
-# KEYS: the turns' streams; ARGV, three per key: the entry id, the events (JSON), and a lifetime to give the
-# stream (0: it has one). An entry that fails (an id not above the stream's last) leaves the others written.
+# The flush of every turn of a process in one command (redis-py spends far more per command than Redis
+# does). First the turns begun since the last flush, three KEYS each (stream, chat pointer, alive marker)
+# with ARGV "begin", the pointer's value and the marker's lifetime (ms); then one KEY per turn with new
+# events, with ARGV: the entry id, the events (JSON), and a lifetime to give the stream (0: it has one).
+# An entry that fails (an id not above the stream's last) leaves the others written.
 APPEND_SCRIPT = """
-for i, key in ipairs(KEYS) do
-  local base = (i - 1) * 3
-  pcall(redis.call, 'XADD', key, ARGV[base + 1], 'e', ARGV[base + 2])
-  local ttl = tonumber(ARGV[base + 3])
-  if ttl > 0 then redis.call('EXPIRE', key, ttl) end
+local i, a = 1, 1
+while i <= #KEYS do
+  if ARGV[a] == 'begin' then
+    redis.call('DEL', KEYS[i])
+    redis.call('SET', KEYS[i + 1], ARGV[a + 1], 'EX', 3600)
+    redis.call('SET', KEYS[i + 2], 1, 'PX', ARGV[a + 2])
+    i = i + 3
+  else
+    pcall(redis.call, 'XADD', KEYS[i], ARGV[a], 'e', ARGV[a + 1])
+    local ttl = tonumber(ARGV[a + 2])
+    if ttl > 0 then redis.call('EXPIRE', KEYS[i], ttl) end
+    i = i + 1
+  end
+  a = a + 3
 end
 return #KEYS
 """
@@ -62,6 +74,7 @@ def _entries(raw: list, after: int = 0) -> list[dict[str, Any]]:
 
 class RedisBackend(RealtimeBackend):
     def __init__(self) -> None:
+        self._begun: list[TurnRef] = []  # turns to begin at the next flush, before any event is written
         self._pending: list[tuple[TurnRef, dict[str, Any]]] = []
         self._expiring: set[TurnRef] = set()  # running turns whose stream already has its RUNNING_TTL
 
@@ -73,24 +86,25 @@ class RedisBackend(RealtimeBackend):
     def _append_script(self) -> Any:
         return for_running_loop(_scripts, settings.REDIS_URL, lambda: self.client.register_script(APPEND_SCRIPT))
 
-    async def log_begin(self, turn: TurnRef) -> None:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.delete(_stream(turn))
-            pipe.set(_current(turn.chat_id), f"{turn.seq}:{turn.message_id}", ex=RUNNING_TTL)
-            pipe.set(_alive(turn.message_id), 1, px=_orphan_ms())
-            await pipe.execute()
+    def log_begin(self, turn: TurnRef) -> None:
+        self._begun.append(turn)
 
     def log_append(self, turn: TurnRef, payload: dict[str, Any]) -> None:
         self._pending.append((turn, payload))
 
     async def log_flush(self) -> None:
-        if not self._pending:
+        if not self._pending and not self._begun:
             return
+        begun, self._begun = self._begun, []
         pending, self._pending = self._pending, []
         batches: dict[TurnRef, list[dict[str, Any]]] = {}
         for turn, payload in pending:
             batches.setdefault(turn, []).append(payload)
         keys, args = [], []
+        for turn in begun:
+            # A new turn: an empty stream, the chat's pointer to it, and its alive marker.
+            keys += [_stream(turn), _current(turn.chat_id), _alive(turn.message_id)]
+            args += ["begin", f"{turn.seq}:{turn.message_id}", _orphan_ms()]
         for turn, events in batches.items():
             # One entry per turn per flush, named by its last eventId: "after N" is still one XRANGE.
             keys.append(_stream(turn))
@@ -100,6 +114,7 @@ class RedisBackend(RealtimeBackend):
         await self._append_script(keys=keys, args=args)
 
     async def log_state(self, chat_id: str) -> LogState | None:
+        await self.log_flush()  # a turn begun in this process is visible here at once
         current = await self.client.get(_current(chat_id))
         if current is None:
             return None

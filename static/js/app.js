@@ -1,4 +1,6 @@
 // The chat page: sidebar, conversation, composer, voice, and a websocket that keeps every tab in sync.
+// For tests and tools, the page dispatches a "chat:turn-event" DOM event on `document` for each event of a
+// turn as it applies it (once, whatever carried it), with the event's JSON as `detail`.
 import { ApiError, getJSON, readEvents, request } from "./api.js";
 import { Recorder, extensionFor, microphoneProblem } from "./recorder.js";
 
@@ -16,6 +18,7 @@ const state = {
   chat: null,
   lastSeq: 0, // highest seq of a finished message this tab has shown
   nodes: new Map(), // message id -> its <article>
+  streams: new Map(), // message id -> the text node a streaming reply grows in
   // The turn this tab shows (its own, or another tab's seen over the socket): {id, seq, node, lastEventId,
   // saved}. Its events may come over SSE, the socket and the event log, in any mix: eventIds keep each once.
   turn: null,
@@ -59,14 +62,20 @@ function setStatus(node, text) {
 
 function streamingBody(node) {
   // Tokens are appended to one text node: no re-render of the list, or of the message, per token.
-  const body = node.querySelector(".body");
-  if (!node.streamText) {
+  let text = state.streams.get(node.dataset.id);
+  if (!text) {
+    const body = node.querySelector(".body");
     body.textContent = "";
-    node.streamText = document.createTextNode("");
-    body.append(node.streamText);
+    text = document.createTextNode("");
+    body.append(text);
     node.classList.add("streaming");
+    state.streams.set(node.dataset.id, text);
   }
-  return node.streamText;
+  return text;
+}
+
+function streamed(node) {
+  return Boolean(state.streams.get(node.dataset.id)?.length);
 }
 
 function appendToken(node, text) {
@@ -112,6 +121,7 @@ function feedbackButtons(node, message) {
     const button = el("button", `icon small thumb ${rating}`);
     button.innerHTML = THUMB;
     button.type = "button";
+    button.dataset.rating = rating;
     button.setAttribute("aria-label", name);
     button.setAttribute("aria-pressed", String(message.feedback === rating));
     button.addEventListener("click", () => sendFeedback(message.id, rating, box));
@@ -124,7 +134,7 @@ function feedbackButtons(node, message) {
 function renderSaved(message) {
   const node = messageNode(message.id, message.role, message.seq);
   node.dataset.seq = message.seq;
-  node.streamText = null;
+  state.streams.delete(message.id);
   node.className = `msg ${message.role} ${message.status}`;
   node.querySelector(".who").replaceChildren(message.role === "user" ? "You" : "Assistant");
   const body = node.querySelector(".body");
@@ -165,7 +175,7 @@ function beginTurn(event) {
   const seq = event.userMessage.seq + 1;
   const node = messageNode(event.assistantMessageId, "assistant", seq);
   state.turn = { id: event.assistantMessageId, seq, node, lastEventId: event.eventId - 1, saved: false };
-  if (!node.streamText?.length) setStatus(node, "thinking…");
+  if (!streamed(node)) setStatus(node, "thinking…");
   scrollDown();
 }
 
@@ -190,9 +200,11 @@ function onTurnEvent(event) {
     return;
   }
   turn.lastEventId = event.eventId;
+  // The one hook for tests and tools: each event of a turn as this page applies it, once.
+  document.dispatchEvent(new CustomEvent("chat:turn-event", { detail: event }));
   switch (event.type) {
     case "status":
-      if (!turn.node.streamText?.length && !turn.saved) setStatus(turn.node, event.message);
+      if (!streamed(turn.node) && !turn.saved) setStatus(turn.node, event.message);
       break;
     case "thinking":
       appendThinking(turn.node, event.content);
@@ -291,7 +303,6 @@ async function runTurn(makeRequest, { text = "", retry, retryAnew }) {
   }
   try {
     for await (const event of readEvents(response)) {
-      window.__onStreamEvent?.(event);
       onTurnEvent(event);
       if (event.type === "stream_start" && text) {
         els.input.value = ""; // Accepted: the text lives in the conversation now.
@@ -302,7 +313,6 @@ async function runTurn(makeRequest, { text = "", retry, retryAnew }) {
         if (text && !els.input.value) els.input.value = text;
         showError(event.message, retryAnew);
       }
-      if (event.type === "stream_end") window.__onStreamEnd?.(event);
     }
   } catch {
     showError("The connection dropped during the reply.", retry);
@@ -374,7 +384,7 @@ async function stop() {
 }
 
 async function sendFeedback(messageId, rating, box) {
-  const pressed = box.querySelector(`[aria-label="${rating === "up" ? "Good answer" : "Bad answer"}"]`);
+  const pressed = box.querySelector(`[data-rating="${rating}"]`);
   const undo = pressed.getAttribute("aria-pressed") === "true";
   try {
     await request(`/api/messages/${messageId}/feedback`, { method: "POST", json: { rating: undo ? null : rating } });

@@ -7,16 +7,10 @@ from pathlib import Path
 import pytest
 from django.contrib.auth import get_user_model
 
+from tests.support.browser import launch
+
 ROOT = Path(__file__).resolve().parents[2]
 SCREENSHOTS = ROOT / "docs" / "screenshots"
-CHROMIUM = "/usr/bin/chromium"
-# As root in a container, with the machine's closed network: no sandbox, no background connections.
-FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-dev-shm-usage"]  # fmt: skip
-
-
-def launch(playwright, *extra: str):
-    return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*FLAGS, *extra])
 
 
 @pytest.fixture(scope="module")

@@ -12,28 +12,22 @@ import pytest
 from chat.models import ChatInstance, ChatModel
 from chat.services import api_token_create
 from tests.e2e.conftest import sign_in
+from tests.support.threaded import ThreadedServer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True)]
 
 
-class CuttingProxy:
+class CuttingProxy(ThreadedServer):
     """A TCP proxy on 127.0.0.1 in front of the server, which can drop every open connection at once."""
 
     def __init__(self, upstream_port: int):
         self.upstream_port = upstream_port
         self.requests: list[bytes] = []  # the first bytes of each connection (the request head)
         self._writers: list[asyncio.StreamWriter] = []
-        self._loop = asyncio.new_event_loop()
-        started = threading.Event()
-        threading.Thread(target=self._run, args=(started,), daemon=True).start()
-        started.wait(5)
 
-    def _run(self, started: threading.Event) -> None:
-        asyncio.set_event_loop(self._loop)
-        self._server = self._loop.run_until_complete(asyncio.start_server(self._handle, "127.0.0.1", 0))
+    async def start(self) -> None:
+        self._server = await asyncio.start_server(self._handle, "127.0.0.1", 0)
         self.port = self._server.sockets[0].getsockname()[1]
-        started.set()
-        self._loop.run_forever()
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         up_reader, up_writer = await asyncio.open_connection("127.0.0.1", self.upstream_port)
@@ -65,23 +59,12 @@ class CuttingProxy:
 
         self._loop.call_soon_threadsafe(close_all)
 
-    def stop(self) -> None:
-        async def shut() -> None:
-            self._server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._loop.stop()
-
-        asyncio.run_coroutine_threadsafe(shut(), self._loop)
-
 
 @pytest.fixture
 def proxy(daphne_server):
-    proxy = CuttingProxy(daphne_server.port)
+    proxy = CuttingProxy(daphne_server.port).start_in_thread()
     yield proxy
-    proxy.stop()
+    proxy.stop_thread()
 
 
 def test_eventsource_resumes_after_a_cut_with_every_token_once(browser, daphne_server, proxy, person, llm):

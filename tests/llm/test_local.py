@@ -92,8 +92,8 @@ async def test_bad_weights_file_is_a_clear_error(api, user, tmp_path, problem):
 
 
 def test_default_weights_are_verified(settings, tmp_path):
-    from chat.files import sha256_of
     from chat.llm import weights
+    from config.weights import sha256_of
 
     settings.LOCAL_LLM_CACHE_DIR = tmp_path
     path = weights.default_gguf()

@@ -76,13 +76,14 @@ async def test_transcriptions_count_against_the_turn_limits(api, settings):
 # 2 and 7. Sign-in limits --------------------------------------------------------------------------------
 
 
-def test_admin_sign_in_is_limited(settings):
+@pytest.mark.parametrize("path", ["/accounts/login/", "/admin/login/"])
+def test_every_sign_in_form_is_limited(settings, path):
     settings.RATE_LIMIT_LOGINS_PER_MINUTE = 3
     get_user_model().objects.create_superuser("root", password="right-pw-1")
     client = Client()
     for _ in range(3):
-        assert client.post("/admin/login/", {"username": "root", "password": "wrong"}).status_code == 200
-    refused = client.post("/admin/login/", {"username": "root", "password": "right-pw-1"})
+        assert client.post(path, {"username": "root", "password": "wrong"}).status_code == 200
+    refused = client.post(path, {"username": "root", "password": "right-pw-1"})
     assert refused.status_code == 429 and "Too many sign-in attempts" in refused.content.decode()
     assert "_auth_user_id" not in client.session
 

@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
-import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.support.threaded import ThreadedServer
 
 
 @dataclass
@@ -47,16 +48,13 @@ class Seen:
     completed: bool = False
 
 
-class LLMServer:
+class LLMServer(ThreadedServer):
     def __init__(self, host: str = "127.0.0.1", port: int = 0):
         self.host, self.port = host, port
         self.default = Script()
         self.queue: deque[Script] = deque()
         self.requests: list[Seen] = []
         self.open_connections = 0
-        self._server: asyncio.AbstractServer | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._thread: threading.Thread | None = None
 
     # --- scripting ------------------------------------------------------------------------------
     def script(self, **kwargs: Any) -> Script:
@@ -80,35 +78,6 @@ class LLMServer:
     async def start(self) -> None:
         self._server = await asyncio.start_server(self._handle, self.host, self.port, backlog=2048)
         self.port = self._server.sockets[0].getsockname()[1]
-
-    def start_in_thread(self) -> LLMServer:
-        ready = threading.Event()
-
-        def run() -> None:
-            self._loop = asyncio.new_event_loop()
-            self._loop.run_until_complete(self.start())
-            ready.set()
-            self._loop.run_forever()
-
-        self._thread = threading.Thread(target=run, daemon=True, name="llm-server")
-        self._thread.start()
-        ready.wait(10)
-        return self
-
-    def stop_thread(self) -> None:
-        if self._loop is None:
-            return
-
-        async def shutdown() -> None:
-            self._server.close()
-            tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
-            self._loop.stop()
-
-        asyncio.run_coroutine_threadsafe(shutdown(), self._loop)
-        self._thread.join(5)
 
     def wait_for(self, predicate, timeout: float = 5.0) -> bool:
         deadline = time.monotonic() + timeout

