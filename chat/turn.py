@@ -8,12 +8,13 @@ request, a client disconnect and a heartbeat timer can all act on it; every outp
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 
@@ -149,7 +150,9 @@ async def run_turn(
             outcome.finish_reason = "client_disconnected"
             await asyncio.shield(_finish(begun, outcome, publisher, started))
             raise
-        asyncio.current_task().uncancel()
+        task = asyncio.current_task()
+        assert task is not None  # a turn always runs in its TurnStream's task
+        task.uncancel()
         outcome.finish_reason = "stopped"
     except Exception as error:  # A bug must not lose the reply or leave it streaming forever.
         logger.exception("Turn %s crashed", reply.public_id)
@@ -173,7 +176,8 @@ async def _finish(
     """Save the reply once; its publisher tells the other tabs once the turn's last events are out."""
     usage = outcome.usage or Usage()
     error = outcome.error
-    fields = dict(
+    finish = functools.partial(
+        message_finish,
         message=begun.assistant_message,
         content="".join(outcome.parts),
         reasoning="".join(outcome.thinking),
@@ -186,7 +190,7 @@ async def _finish(
         error_code=error.code if error else "",
         error_detail=f"{error.message}\n{error.detail}".strip() if error else "",
     )
-    message = await run_db(message_finish, **fields) if begun.persist else message_finish(**fields)
+    message = await run_db(finish) if begun.persist else finish()
     saved = message_to_dict(message)
     if publisher is not None:
         publisher.finished(message, saved, outcome.usage.as_dict() if outcome.usage else None)
@@ -269,7 +273,7 @@ class TurnStream:
         if item is self._END:
             await self._task  # Surfaces a crash of the pump itself.
             return None
-        return item
+        return cast(tuple[int, Event], item)
 
     async def collect(self) -> list[Event]:
         """Every event of the turn, for the non-streaming forms."""

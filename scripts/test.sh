@@ -8,6 +8,8 @@ scripts/install.sh --dev
 scripts/services.sh
 
 export PYTHONDONTWRITEBYTECODE=1
+echo "== Type checks (mypy, strict on events, the turn, realtime, LLM providers and speech engines)"
+.venv/bin/mypy
 echo "== SQLite, in-memory channel layer"
 .venv/bin/python -m pytest "$@"
 echo "== The API tests again, through the project's real ASGI application (Django's test client skips it)"

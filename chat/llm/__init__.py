@@ -18,7 +18,8 @@ if TYPE_CHECKING:
 @cache
 def _provider_class(kind: str) -> type[LLMProvider]:
     try:
-        return import_string(settings.LLM_PROVIDERS[kind])
+        provider: type[LLMProvider] = import_string(settings.LLM_PROVIDERS[kind])
+        return provider
     except KeyError:
         raise ModelUnavailable(f"No provider is configured for '{kind}' models.") from None
 

@@ -5,7 +5,10 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from chat.models import ChatModel
 
 
 @dataclass(slots=True)
@@ -51,6 +54,11 @@ class LLMChunk:
 
 class LLMProvider(ABC):
     """A source of streamed replies. One instance per upstream, shared by every turn in the process."""
+
+    @classmethod
+    @abstractmethod
+    def for_chat_model(cls, chat_model: ChatModel) -> LLMProvider:
+        """The shared instance that serves this chat model."""
 
     @abstractmethod
     def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -112,7 +112,7 @@ class LocalProvider(LLMProvider):
                 self._waiting -= 1
 
     def _generate(
-        self, request: LLMRequest, queue: asyncio.Queue, loop: asyncio.AbstractEventLoop, stop: threading.Event
+        self, request: LLMRequest, queue: asyncio.Queue[Any], loop: asyncio.AbstractEventLoop, stop: threading.Event
     ) -> None:
         def put(item: Any) -> None:
             try:
@@ -131,7 +131,7 @@ class LocalProvider(LLMProvider):
         finally:
             put(_DONE)
 
-    def _run(self, llm: Any, request: LLMRequest, put, stop: threading.Event) -> None:
+    def _run(self, llm: Any, request: LLMRequest, put: Callable[[Any], None], stop: threading.Event) -> None:
         chunks = llm.create_chat_completion(
             messages=request.messages,
             stream=True,

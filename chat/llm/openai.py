@@ -133,7 +133,7 @@ class _NoCookies(http.cookiejar.CookieJar):
 class OpenAIProvider(LLMProvider):
     """Streams ``/chat/completions`` from one upstream base URL over one pooled ``httpx.AsyncClient``."""
 
-    _instances: dict = {}  # (loop id, base URL) -> (loop, provider)
+    _instances: dict[Any, Any] = {}  # (loop id, base URL) -> (loop, provider)
 
     def __init__(self, base_url: str):
         self.base_url = base_url.rstrip("/")

@@ -15,4 +15,5 @@ BACKENDS = {"memory": "chat.realtime.memory.MemoryBackend", "redis": "chat.realt
 @functools.cache
 def get_backend() -> RealtimeBackend:
     """The configured backend (``REALTIME_BACKEND``, by default ``redis`` with ``REDIS_URL``, else ``memory``)."""
-    return import_string(BACKENDS.get(settings.REALTIME_BACKEND, settings.REALTIME_BACKEND))()
+    backend: RealtimeBackend = import_string(BACKENDS.get(settings.REALTIME_BACKEND, settings.REALTIME_BACKEND))()
+    return backend

@@ -101,7 +101,7 @@ class RealtimeBackend(ABC):
         running it, so it is an orphan of a process that is gone."""
 
     @abstractmethod
-    def listen_for_stop(self, control: TurnControl) -> asyncio.Task | None:
+    def listen_for_stop(self, control: TurnControl) -> asyncio.Task[None] | None:
         """Start listening for ``request_stop`` from other processes for a turn this process runs."""
 
     # --- counters (rate limits) ----------------------------------------------------------------------

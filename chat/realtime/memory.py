@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
@@ -13,6 +13,11 @@ from django.conf import settings
 from chat import runtime
 from chat.broadcast import chat_group
 from chat.realtime.base import LogState, RealtimeBackend, TurnRef
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from chat.runtime import TurnControl
 
 
 class LocalCounters:
@@ -26,7 +31,7 @@ class LocalCounters:
 
     def __init__(self) -> None:
         self._lock = threading.Lock()  # the sign-in views count from a worker thread
-        self._counts: dict[str, list] = {}  # key -> [count, expires at (monotonic)]
+        self._counts: dict[str, list[Any]] = {}  # key -> [count, expires at (monotonic)]
         self._next_sweep = 0.0
 
     def incr(self, key: str, ttl: int) -> int:
@@ -39,7 +44,7 @@ class LocalCounters:
             if entry is None or entry[1] <= now:
                 entry = self._counts[key] = [0, now + ttl]
             entry[0] += 1
-            return entry[0]
+            return int(entry[0])
 
     def get(self, key: str) -> int:
         with self._lock:
@@ -64,18 +69,18 @@ class _Log:
         self.turn = turn
         self.events: list[dict[str, Any]] = []
         self.ended_at: float | None = None
-        self.waiters: list[asyncio.Future] = []
+        self.waiters: list[asyncio.Future[None]] = []
 
 
-def _wake(waiters: list[asyncio.Future]) -> None:
+def _wake(waiters: list[asyncio.Future[None]]) -> None:
     for waiter in waiters:
         if not waiter.done():
             waiter.set_result(None)
     waiters.clear()
 
 
-async def _wait(waiters: list[asyncio.Future], timeout: float) -> None:
-    waiter = asyncio.get_running_loop().create_future()
+async def _wait(waiters: list[asyncio.Future[None]], timeout: float) -> None:
+    waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
     waiters.append(waiter)
     try:
         await asyncio.wait_for(waiter, timeout)
@@ -94,7 +99,7 @@ class MemoryBackend(RealtimeBackend):
     def __init__(self) -> None:
         self.counters = LocalCounters()
         self._logs: dict[str, _Log] = {}  # chat id -> its latest turn's log
-        self._turn_waiters: dict[str, list[asyncio.Future]] = {}
+        self._turn_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._next_sweep = 0.0
 
     def _sweep(self) -> None:
@@ -165,7 +170,7 @@ class MemoryBackend(RealtimeBackend):
     async def request_stop(self, chat_id: str, message_id: str) -> bool:
         return False  # one process: a turn not running here is not running anywhere
 
-    def listen_for_stop(self, control) -> asyncio.Task | None:
+    def listen_for_stop(self, control: TurnControl) -> asyncio.Task[None] | None:
         return None  # the stop view finds the turn in ``chat.runtime`` directly
 
     async def incr(self, key: str, ttl: int) -> int:
@@ -180,10 +185,12 @@ class MemoryBackend(RealtimeBackend):
     def count_sync(self, key: str) -> int:
         return self.counters.get(key)
 
-    async def token_user(self, raw: str):
+    async def token_user(self, raw: str) -> AbstractBaseUser | None:
         from chat.db import run_db
         from chat.services import api_token_cached_user, api_token_lookup
 
         # The cache is this process's memory: read it here, and send only a miss to a database thread.
         user = api_token_cached_user(raw=raw)
-        return user if user is not None else await run_db(api_token_lookup, raw=raw)
+        if user is not None:
+            return user
+        return await run_db(api_token_lookup, raw=raw)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Awaitable
 from typing import TYPE_CHECKING, Any
 
 from chat import broadcast
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 BATCH_SECONDS = 0.05
 
 
-async def _logged(action, what: str) -> None:
+async def _logged(action: Awaitable[None], what: str) -> None:
     """A failing realtime store must not fail the turn: the reply is still saved and pushed."""
     try:
         await action
@@ -44,11 +45,11 @@ class _Ticker:
     hundreds of replies stream at once.
     """
 
-    _by_loop: dict = {}
+    _by_loop: dict[Any, Any] = {}
 
     def __init__(self) -> None:
         self._due: list[TurnPublisher] = []
-        self._task: asyncio.Task | None = None
+        self._task: asyncio.Task[None] | None = None
 
     @classmethod
     def get(cls) -> _Ticker:
@@ -85,8 +86,8 @@ class TurnPublisher:
         self._pending: list[dict[str, Any]] = []
         self._framed = 0  # the last eventId sent as websocket frames
         self._scheduled = self._ended = False
-        self._begun: asyncio.Task | None = None
-        self._inflight: asyncio.Future | None = None
+        self._begun: asyncio.Task[None] | None = None
+        self._inflight: asyncio.Future[None] | None = None
 
     def start(self, user_message: Message) -> None:
         """Begin the log, and announce the saved user message to open tabs, without delaying the reader."""

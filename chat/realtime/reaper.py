@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.utils import timezone
@@ -33,7 +34,7 @@ def _stale_replies(seconds: float) -> list[Message]:
     return list(streaming.select_related("chat")[:100])
 
 
-def _interrupt(message: Message) -> dict | None:
+def _interrupt(message: Message) -> dict[str, Any] | None:
     """Finish one orphan; its saved form, or None when another process got there first."""
     if not messages_interrupt_orphans(message_ids=[message.pk]):
         return None
@@ -41,7 +42,7 @@ def _interrupt(message: Message) -> dict | None:
     return message_to_dict(message)
 
 
-async def _end_log(message: Message, saved: dict) -> None:
+async def _end_log(message: Message, saved: dict[str, Any]) -> None:
     chat_id, backend = message.chat.public_id, get_backend()
     state = await backend.log_state(chat_id)
     if state is not None and state.turn.message_id == message.public_id and not state.ended:

@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
 from chat.cache import shared_cache
 from chat.loops import for_running_loop
 from chat.realtime.base import LogState, RealtimeBackend, TurnRef
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import AbstractBaseUser
+
+    from chat.runtime import TurnControl
 from chat.redis import async_redis
 
 RUNNING_TTL = 3600  # a log outlives a turn that never ends by this much at most
@@ -46,7 +51,7 @@ while i <= #KEYS do
 end
 return #KEYS
 """
-_scripts: dict = {}
+_scripts: dict[Any, Any] = {}
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 
@@ -67,7 +72,7 @@ def _orphan_ms() -> int:
     return max(int(settings.REALTIME_ORPHAN_SECONDS * 1000), 1)
 
 
-def _entries(raw: list, after: int = 0) -> list[dict[str, Any]]:
+def _entries(raw: list[Any], after: int = 0) -> list[dict[str, Any]]:
     """The events of some stream entries (each holds a batch), after eventId ``after``."""
     return [event for _id, fields in raw for event in json.loads(fields[b"e"]) if event["eventId"] > after]
 
@@ -172,7 +177,7 @@ class RedisBackend(RealtimeBackend):
         await broadcast.request_stop(chat_id, message_id)
         return True
 
-    def listen_for_stop(self, control) -> asyncio.Task | None:
+    def listen_for_stop(self, control: TurnControl) -> asyncio.Task[None] | None:
         from channels.layers import get_channel_layer
 
         from chat import broadcast
@@ -198,7 +203,7 @@ class RedisBackend(RealtimeBackend):
             pipe.incr(key)
             pipe.expire(key, ttl, nx=True)
             count, _ = await pipe.execute()
-        return count
+        return int(count)
 
     async def decr(self, key: str) -> None:
         if await self.client.decr(key) < 0:  # it had expired
@@ -217,7 +222,7 @@ class RedisBackend(RealtimeBackend):
     def count_sync(self, key: str) -> int:
         return shared_cache().get(key) or 0
 
-    async def token_user(self, raw: str):
+    async def token_user(self, raw: str) -> AbstractBaseUser | None:
         from chat.db import run_db
         from chat.services import api_token_authenticate
 

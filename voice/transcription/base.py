@@ -6,6 +6,7 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from asgiref.sync import sync_to_async
@@ -33,7 +34,7 @@ class TranscriptionEngine(ABC):
 
     def __init__(self, model: str):
         self.model_name = model
-        self._model = None
+        self._model: Any = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()
         self.load_seconds: float | None = None
@@ -63,7 +64,7 @@ class TranscriptionEngine(ABC):
         return await sync_to_async(self.transcribe, thread_sensitive=False)(samples, language=language)
 
     @abstractmethod
-    def _load(self): ...
+    def _load(self) -> Any: ...
 
     @abstractmethod
     def _transcribe(self, samples: np.ndarray, language: str | None) -> Transcript: ...

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import struct
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -20,7 +21,7 @@ class _Reader:
     def __init__(self, data: memoryview):
         self.data, self.pos = data, 0
 
-    def unpack(self, fmt: str):
+    def unpack(self, fmt: str) -> Any:
         values = struct.unpack_from(fmt, self.data, self.pos)
         self.pos += struct.calcsize(fmt)
         return values[0] if len(values) == 1 else values

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from django.conf import settings
 
@@ -13,7 +15,7 @@ from voice.transcription.weights import BUNDLED, ct2_dir
 class FasterWhisperEngine(TranscriptionEngine):
     name = "faster-whisper"
 
-    def _load(self):
+    def _load(self) -> Any:
         try:
             from faster_whisper import WhisperModel
         except ImportError as error:

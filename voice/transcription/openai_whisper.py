@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -15,7 +16,7 @@ from voice.transcription.weights import BUNDLED, openai_checkpoint
 class OpenAIWhisperEngine(TranscriptionEngine):
     name = "openai-whisper"
 
-    def _load(self):
+    def _load(self) -> Any:
         import torch
         import whisper
 

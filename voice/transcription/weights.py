@@ -22,6 +22,7 @@ import os
 import shutil
 import threading
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from django.conf import settings
@@ -143,7 +144,7 @@ def _convert(variables: dict[str, np.ndarray]) -> tuple[dict[str, int], dict[str
     return dims, state
 
 
-def alignment_heads_dump(config: dict, dims: dict[str, int]) -> bytes:
+def alignment_heads_dump(config: dict[str, Any], dims: dict[str, int]) -> bytes:
     """The alignment heads from config.json, in the packed form ``Whisper.set_alignment_heads`` takes."""
     mask = np.zeros((dims["n_text_layer"], dims["n_text_head"]), dtype=bool)
     for layer, head in config.get("alignment_heads", []):
