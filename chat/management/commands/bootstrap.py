@@ -47,9 +47,10 @@ class Command(BaseCommand):
         username = os.environ.get("ADMIN_USERNAME", "admin")
         password = os.environ.get("ADMIN_PASSWORD") or secrets.token_urlsafe(12)
         User.objects.create_superuser(username=username, email="", password=password)
+        address = f"{os.environ.get('HOST', '127.0.0.1')}:{os.environ.get('PORT', '8000')}"  # as serve.sh binds
         self.stdout.write(
             self.style.SUCCESS(
-                f"\n  Sign in at http://127.0.0.1:8000/ as '{username}' with password: {password}\n"
+                f"\n  Sign in at http://{address}/ as '{username}' with password: {password}\n"
                 "  (shown only once; change it with: .venv/bin/python manage.py changepassword "
                 f"{username})\n"
             )
