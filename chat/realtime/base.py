@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -88,6 +89,10 @@ class RealtimeBackend(ABC):
     @abstractmethod
     async def turn_is_alive(self, message_id: str) -> bool:
         """Whether some process marked this turn alive recently."""
+
+    @abstractmethod
+    def orphans_started_before(self, now: datetime) -> datetime:
+        """Replies still streaming that started before this may be orphans (if no process says they live)."""
 
     # --- stop requests and listeners ----------------------------------------------------------------
 

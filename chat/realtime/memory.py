@@ -5,10 +5,12 @@ from __future__ import annotations
 import asyncio
 import threading
 import time
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
+from django.utils import timezone
 
 from chat import runtime
 from chat.broadcast import chat_group
@@ -18,6 +20,9 @@ if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
     from chat.runtime import TurnControl
+
+
+PROCESS_STARTED = timezone.now()
 
 
 class LocalCounters:
@@ -162,6 +167,11 @@ class MemoryBackend(RealtimeBackend):
 
     async def turn_is_alive(self, message_id: str) -> bool:
         return runtime.get(message_id) is not None
+
+    def orphans_started_before(self, now: datetime) -> datetime:
+        # This process cannot see another's turns, so only a reply older than the process itself is surely an
+        # orphan (of a process before it); several processes need the Redis backend.
+        return min(now - timedelta(seconds=settings.REALTIME_ORPHAN_SECONDS), PROCESS_STARTED)
 
     def may_have_listeners(self, chat_id: str) -> bool:
         layer = get_channel_layer()  # this process's in-memory layer knows every tab

@@ -4,14 +4,14 @@ Every server process runs ``run`` on its event loop. Each pass marks the turns t
 then looks for replies still ``streaming`` after ``REALTIME_ORPHAN_SECONDS`` that no process marked alive:
 their process is gone (killed, crashed, or its machine lost). Any live process finishes them, once (the
 database decides who), and ends their event log with ``stream_end``, so readers of the GET stream and open
-tabs see the turn end. ``manage.py interrupt_orphans`` does the same for all of them at start-up.
+tabs see the turn end. ``manage.py interrupt_orphans`` does the same for all of them at start-up. With the
+memory backend a process cannot see its siblings' turns, so it finishes only replies older than itself.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from datetime import timedelta
 from typing import Any
 
 from django.conf import settings
@@ -28,8 +28,8 @@ from chat.services import messages_interrupt_orphans
 logger = logging.getLogger(__name__)
 
 
-def _stale_replies(seconds: float) -> list[Message]:
-    cutoff = timezone.now() - timedelta(seconds=seconds)
+def _stale_replies() -> list[Message]:
+    cutoff = get_backend().orphans_started_before(timezone.now())
     streaming = Message.objects.filter(status=Message.Status.STREAMING, created_at__lt=cutoff)
     return list(streaming.select_related("chat")[:100])
 
@@ -59,7 +59,7 @@ async def reap() -> int:
     backend = get_backend()
     await backend.turns_alive([control.message_id for control in runtime.running()])
     finished = 0
-    for message in await run_db(_stale_replies, settings.REALTIME_ORPHAN_SECONDS):
+    for message in await run_db(_stale_replies):
         if runtime.get(message.public_id) is not None or await backend.turn_is_alive(message.public_id):
             continue
         if (saved := await run_db(_interrupt, message)) is not None:

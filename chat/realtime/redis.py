@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
@@ -167,6 +168,9 @@ class RedisBackend(RealtimeBackend):
 
     async def turn_is_alive(self, message_id: str) -> bool:
         return bool(await self.client.exists(_alive(message_id)))
+
+    def orphans_started_before(self, now: datetime) -> datetime:
+        return now - timedelta(seconds=settings.REALTIME_ORPHAN_SECONDS)  # every process marks its turns alive
 
     def may_have_listeners(self, chat_id: str) -> bool:
         return True  # tabs on other processes: knowing would cost a round trip

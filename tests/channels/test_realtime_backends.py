@@ -182,3 +182,30 @@ async def test_token_lookups(backend, user, token):
     assert (await backend.token_user(token)).pk == user.pk
     assert (await backend.token_user(token)).pk == user.pk  # cached
     assert await backend.token_user("tok_unknown") is None
+
+
+@pytest.mark.django_db(transaction=True)
+async def test_the_reaper_finishes_only_what_no_process_runs(chat, settings, monkeypatch):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.models import ChatInstance, Message
+    from chat.realtime import get_backend, memory, reaper
+
+    settings.REALTIME_ORPHAN_SECONDS = 1
+    now = timezone.now()
+    monkeypatch.setattr(memory, "PROCESS_STARTED", now - timedelta(minutes=1))
+    other = await ChatInstance.objects.acreate(owner_id=chat.owner_id, chat_model_id=chat.chat_model_id)
+    old = await Message.objects.acreate(chat=chat, seq=2, role="assistant", status="streaming")
+    recent = await Message.objects.acreate(chat=other, seq=2, role="assistant", status="streaming")
+    await Message.objects.filter(pk=old.pk).aupdate(created_at=now - timedelta(minutes=5))  # before the process
+    await Message.objects.filter(pk=recent.pk).aupdate(created_at=now - timedelta(seconds=30))
+    await reaper.reap()
+    await old.arefresh_from_db()
+    await recent.arefresh_from_db()
+    assert old.status == "interrupted" and old.finish_reason == "server_restart"
+    # One process (memory): a reply younger than the process may be a sibling process's, so it stays.
+    # Redis: nobody marked it alive, so it is an orphan.
+    expected = "streaming" if isinstance(get_backend(), memory.MemoryBackend) else "interrupted"
+    assert recent.status == expected
