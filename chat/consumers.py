@@ -90,9 +90,6 @@ class ChatConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
         if text_data == "ping":
             await self.send(text_data="pong")
 
-    async def _send_json(self, payload: dict[str, Any]) -> None:
-        await self.send(text_data=broadcast.frame(payload))
-
     async def _send_message(self, seq: int, message_id: str, text: str) -> None:
         if seq <= self.last_seq:
             return  # Already sent (the seam between catch-up and live pushes).
