@@ -73,6 +73,8 @@ async def follow(chat_id: str, cursor: tuple[int | None, int] | None) -> AsyncIt
             after = events[-1]["eventId"]
         elif loop.time() >= deadline:
             return
+        elif (state := await backend.log_state(chat_id)) is None or state.turn != turn:
+            return  # its log is gone, or a newer turn replaced it: this one will not end here
         else:
             quiet_since = loop.time()
             await backend.log_wait(turn, after, min(beat, deadline - loop.time()))
