@@ -159,12 +159,18 @@ def _fresh_channel_layer():
 
 
 @pytest.fixture
-def fresh_counters():
+def fresh_counters(monkeypatch):
     """Rate-limit counters start at zero: in Redis (the cache's database) on the suite's second pass, in this
-    process's memory otherwise."""
+    process's memory otherwise. The limits count in one-minute windows: their clock is held in the middle of
+    one, so that a test's requests never straddle two windows."""
+    import types
+
     from django.core.cache import cache
 
+    from chat import ratelimit
     from chat.realtime import get_backend
+
+    monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: 1_800_000_030.0))
 
     def clear() -> None:
         cache.clear()
