@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any
 
 from chat import broadcast
@@ -66,12 +66,7 @@ class _Ticker:
             due, self._due = self._due, []
             batches = [(publisher, batch) for publisher in due if (batch := publisher.take()) is not None]
             await _logged(get_backend().log_flush(), "write the event log")
-            sends = []
-            for publisher, batch in batches:
-                if broadcast.may_have_listeners(publisher.turn.chat_id):
-                    sends.append(publisher.send(batch))
-                else:
-                    publisher.skip(batch)  # no tab has the chat open: no frames to build
+            sends = [send for publisher, batch in batches if (send := publisher.publish(batch)) is not None]
             if sends:
                 await asyncio.gather(*sends, return_exceptions=True)
 
@@ -121,20 +116,24 @@ class TurnPublisher:
         self._inflight = asyncio.get_running_loop().create_future()
         return batch
 
-    async def send(self, batch: list[dict[str, Any]]) -> None:
+    def publish(self, batch: list[dict[str, Any]]) -> Coroutine[Any, Any, None] | None:
+        """The sending of a batch to the chat's tabs, or None when no tab has the chat open (the batch is in
+        the log all the same, and no frames are built for nobody)."""
+        if broadcast.may_have_listeners(self.turn.chat_id):
+            return self._send(batch)
+        self._framed = batch[-1]["eventId"]
+        self._sent()
+        return None
+
+    async def _send(self, batch: list[dict[str, Any]]) -> None:
         try:
             if self._begun is not None and not self._begun.done():
                 await asyncio.shield(self._begun)  # the user's message_saved goes out first
             after, self._framed = self._framed, batch[-1]["eventId"]
-            if broadcast.may_have_listeners(self.turn.chat_id) and (frames := encode_frames(batch, after)):
+            if frames := encode_frames(batch, after):
                 await broadcast.push_turn_frames(self.turn.chat_id, self.turn.message_id, frames)
         finally:
             self._sent()
-
-    def skip(self, batch: list[dict[str, Any]]) -> None:
-        """The batch had nobody to go to (it is in the log all the same)."""
-        self._framed = batch[-1]["eventId"]
-        self._sent()
 
     def _sent(self) -> None:
         if self._inflight is not None and not self._inflight.done():
@@ -148,7 +147,8 @@ class TurnPublisher:
             await asyncio.shield(self._begun)
         if (batch := self._take()) is not None:
             await _logged(get_backend().log_flush(), "write the event log")
-            await self.send(batch)
+            if (send := self.publish(batch)) is not None:
+                await send
 
     def finished(self, message: Message, saved: dict[str, Any], usage: dict[str, int] | None) -> None:
         """The reply is saved (``saved`` is its message dict): pushed to the tabs once the events are out."""
