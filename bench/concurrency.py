@@ -118,8 +118,8 @@ def steady_cpu_per_event(arrivals: list[list[float]], samples: list[tuple[float,
 def prepare(total: int):
     from django.contrib.auth import get_user_model
 
+    from chat.domain.services import api_token_create
     from chat.models import ChatInstance, ChatModel
-    from chat.services import api_token_create
 
     user = get_user_model().objects.create_user(f"load{time.time()}")
     model = ChatModel.objects.create(name=f"load{time.time()}", base_url="http://127.0.0.1:18931/v1")

@@ -28,9 +28,9 @@ REDIS_URL = "redis://127.0.0.1:6379/4"
 
 async def stream_turns(turns: int, tokens: int, publish: bool) -> tuple[float, int]:
     """CPU seconds spent, and events made, by ``turns`` turns of ``tokens`` tokens each."""
-    from chat.events import StreamEnd, StreamStart, Token, logged
     from chat.realtime.base import TurnRef
     from chat.realtime.publish import TurnPublisher
+    from chat.turns.events import StreamEnd, StreamStart, Token, logged
 
     stamp = time.time_ns()
     publishers = [TurnPublisher(TurnRef(f"ci_bench{stamp}{i}", 2, f"msg_bench{stamp}{i}")) for i in range(turns)]
@@ -88,8 +88,8 @@ def main() -> None:
     import django
 
     django.setup()
-    from chat.events import Token
-    from chat.sse import render_event
+    from chat.http.sse import render_event
+    from chat.turns.events import Token
 
     token = Token("tok ")
     loops = 200_000

@@ -29,8 +29,8 @@ PACE = 1.0  # seconds between turns: a chat is one conversation, not a firehose
 def prepare():
     from django.contrib.auth import get_user_model
 
+    from chat.domain.services import api_token_create
     from chat.models import ChatInstance, ChatModel
-    from chat.services import api_token_create
 
     user = get_user_model().objects.create_user(f"fanout{time.time()}")
     model = ChatModel.objects.create(name=f"fanout{time.time()}", base_url="http://127.0.0.1:18631/v1")

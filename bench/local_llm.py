@@ -81,11 +81,10 @@ async def main() -> None:
         return reference(args.reference, args.runs)
     setup_django()
 
-    from chat.llm.local import LocalProvider
-    from chat.llm.weights import resolve_gguf
+    from chat.turns.upstream import default_local_provider
 
-    path = resolve_gguf()
-    provider = LocalProvider.for_path(path)
+    provider = default_local_provider()
+    path = provider.path
     started = time.perf_counter()
     await provider.aload()
     load = time.perf_counter() - started

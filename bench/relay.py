@@ -51,8 +51,8 @@ def gaps(arrivals: list[float]) -> list[float]:
 def prepare(upstream_url: str, chats: int):
     from django.contrib.auth import get_user_model
 
+    from chat.domain.services import api_token_create
     from chat.models import ChatInstance, ChatModel
-    from chat.services import api_token_create
 
     user = get_user_model().objects.create_user("bench")
     model = ChatModel.objects.create(name="bench", base_url=upstream_url, upstream_model="bench")
@@ -70,8 +70,8 @@ async def count_queries(model_id: str, chat_id: str) -> int:
     from django.db.backends import utils
     from django.test import AsyncClient
 
+    from chat.domain.services import api_token_create
     from chat.models import ChatInstance
-    from chat.services import api_token_create
 
     chat = await ChatInstance.objects.select_related("owner").aget(public_id=chat_id)
     token = (await sync_to_async(api_token_create)(user=chat.owner))[1]

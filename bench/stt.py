@@ -37,7 +37,7 @@ from django.conf import settings
 engine_name, model, beam, vad, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", int(sys.argv[5])
 settings.WHISPER_THREADS, settings.WHISPER_BEAM_SIZE = 2, beam
 from voice.audio import decode
-from voice.transcription import get_engine
+from voice.engines import get_engine
 engine = get_engine(engine_name, model)
 started = time.perf_counter(); engine.load(); load = time.perf_counter() - started
 out = {"load_s": load}
@@ -106,8 +106,8 @@ def voice_turn_latency(runs: int) -> list[float]:
     setup_django()
     from django.contrib.auth import get_user_model
 
+    from chat.domain.services import api_token_create
     from chat.models import ChatInstance, ChatModel
-    from chat.services import api_token_create
 
     upstream = start_upstream(20, 0.0, 18531)
     server = start_server("daphne", 18530)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
 from django.db.models.functions import Coalesce
@@ -12,11 +13,12 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
-from chat import extensions
-from chat.export import chats_to_json, chats_to_markdown, export_queryset
-from chat.markdown import render_markdown
-from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, Message
-from chat.services import api_token_create
+from chat.domain import extensions
+from chat.domain.export import chats_to_json, chats_to_markdown, export_queryset
+from chat.domain.markdown import render_markdown
+from chat.domain.services import api_token_create
+from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, McpServer, Message
+from chat.tools.builtin import BUILTIN_CHOICES
 
 
 def _per_chat(queryset: QuerySet, value) -> Subquery:
@@ -67,6 +69,26 @@ class NegativeFeedbackFilter(admin.SimpleListFilter):
         return queryset
 
 
+def tool_calls_html(calls: list[dict]) -> str:
+    """A reply's tool calls on the review desk: name, outcome, duration, then the arguments and the result."""
+    return format_html_join(
+        mark_safe(""),
+        '<details class="tool-call"><summary>{} · {} · {} ms</summary>'
+        "<div><strong>Arguments</strong><pre>{}</pre></div><div><strong>{}</strong><pre>{}</pre></div></details>",
+        (
+            (
+                call.get("name", "?") + (f" ({call['source']})" if call.get("source") not in ("", "built-in") else ""),
+                "ok" if call.get("ok") else "failed",
+                call.get("durationMs", 0),
+                json.dumps(call.get("arguments"), ensure_ascii=False, indent=2),
+                "Result" if call.get("ok") else "Error",
+                call.get("content", ""),
+            )
+            for call in calls or ()
+        ),
+    )
+
+
 class MessageInline(admin.StackedInline):
     """The conversation in sequence order. What people said and what the model answered cannot be edited;
     a reviewer can only flag a message and correct a transcript (the original is kept)."""
@@ -80,13 +102,16 @@ class MessageInline(admin.StackedInline):
     fields = (
         ("heading", "status", "flag"),
         "said",
+        "tools_used",
         "audio_player",
         ("timings", "usage"),
         "feedback_summary",
         "flag_note",
         "corrected_content",
     )
-    readonly_fields = ("heading", "status", "said", "audio_player", "timings", "usage", "feedback_summary")
+    readonly_fields = (
+        "heading", "status", "said", "tools_used", "audio_player", "timings", "usage", "feedback_summary",
+    )  # fmt: skip
     classes = ("conversation",)
 
     def get_queryset(self, request):
@@ -124,6 +149,10 @@ class MessageInline(admin.StackedInline):
                 message.corrected_content,
             )
         return format_html('<div class="transcript">{}</div>', message.content)
+
+    @admin.display(description="Tools")
+    def tools_used(self, message: Message) -> str:
+        return tool_calls_html(message.tool_calls) or "—"
 
     @admin.display(description="Recording")
     def audio_player(self, message: Message) -> str:
@@ -284,9 +313,13 @@ class MessageAdmin(admin.ModelAdmin):
     list_select_related = ("chat",)
     search_fields = ("public_id", "content", "corrected_content", "chat__title", "chat__public_id")
     fields = ("public_id", "chat", "seq", "role", "source", "status", "content", "corrected_content", "flag",
-              "flag_note", "finish_reason", "error_code", "error_detail", "prompt_tokens", "completion_tokens",
-              "ttft_ms", "duration_ms", "created_at", "completed_at")  # fmt: skip
+              "flag_note", "tools_used", "finish_reason", "error_code", "error_detail", "prompt_tokens",
+              "completion_tokens", "ttft_ms", "duration_ms", "created_at", "completed_at")  # fmt: skip
     readonly_fields = tuple(f for f in fields if f not in {"corrected_content", "flag", "flag_note"})
+
+    @admin.display(description="Tools")
+    def tools_used(self, message: Message) -> str:
+        return tool_calls_html(message.tool_calls) or "—"
 
     def has_add_permission(self, request):
         return False
@@ -297,12 +330,35 @@ class MessageAdmin(admin.ModelAdmin):
         return text if len(text) <= 80 else text[:79] + "…"
 
 
+class ChatModelForm(forms.ModelForm):
+    tools = forms.MultipleChoiceField(
+        choices=BUILTIN_CHOICES,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Built-in tools this model may call. fetch_url reaches the network (never private addresses, "
+        "unless TOOLS_FETCH_ALLOWED_HOSTS allows them).",
+    )
+
+    class Meta:
+        model = ChatModel
+        fields = [
+            "name", "provider", "base_url", "upstream_model", "api_key_env", "local_path", "system_prompt",
+            "temperature", "max_tokens", "tools", "mcp_servers", "is_active",
+        ]  # fmt: skip
+
+
 @admin.register(ChatModel)
 class ChatModelAdmin(admin.ModelAdmin):
-    list_display = ("name", "public_id", "provider", "upstream_model", "base_url", "is_active")
+    form = ChatModelForm
+    list_display = ("name", "public_id", "provider", "upstream_model", "base_url", "tool_names", "is_active")
     list_filter = ("provider", "is_active")
     search_fields = ("name", "upstream_model", "public_id")
     readonly_fields = ("public_id", "created_at", "updated_at")
+    filter_horizontal = ("mcp_servers",)
+
+    @admin.display(description="Tools")
+    def tool_names(self, chat_model: ChatModel) -> str:
+        return ", ".join(chat_model.tools or ()) or "—"
 
     def get_readonly_fields(self, request, obj=None):
         # Where a model connects, and which secret it sends there, is for superusers (or the dedicated
@@ -310,6 +366,52 @@ class ChatModelAdmin(admin.ModelAdmin):
         if request.user.is_superuser or request.user.has_perm("chat.change_chatmodel_connection"):
             return self.readonly_fields
         return self.readonly_fields + ChatModel.CONNECTION_FIELDS
+
+
+@admin.register(McpServer)
+class McpServerAdmin(admin.ModelAdmin):
+    """MCP servers. A stdio server is a command this server runs, so only superusers add or change them."""
+
+    list_display = ("name", "transport", "target", "is_active", "updated_at")
+    list_filter = ("transport", "is_active")
+    readonly_fields = ("created_at", "updated_at")
+    actions = ("list_tools",)
+
+    def has_add_permission(self, request):
+        return request.user.is_superuser
+
+    def has_change_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    def has_delete_permission(self, request, obj=None):
+        return request.user.is_superuser
+
+    @admin.display(description="Command or URL")
+    def target(self, server: McpServer) -> str:
+        return server.url if server.transport == McpServer.Transport.HTTP else " ".join([server.command, *server.args])
+
+    @admin.action(description="List the selected servers' tools now")
+    def list_tools(self, request: HttpRequest, queryset):
+        from asgiref.sync import async_to_sync
+
+        from chat.tools.mcp import McpConnection, McpServerConfig
+
+        async def listing(config: McpServerConfig) -> tuple[str, list[str] | str]:
+            connection = McpConnection(config)
+            try:
+                client = await connection.client()
+                return config.name, [tool.name for tool in (await client.list_tools()).tools]
+            except Exception as error:  # shown to the admin as it is
+                return config.name, str(error)
+            finally:
+                connection.reset()
+
+        for server in queryset:
+            name, tools = async_to_sync(listing)(McpServerConfig.from_model(server))
+            if isinstance(tools, str):
+                self.message_user(request, f"{name}: {tools}", messages.ERROR)
+            else:
+                self.message_user(request, f"{name}: {', '.join(tools) or 'no tools'}", messages.SUCCESS)
 
 
 @admin.register(Feedback)

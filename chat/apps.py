@@ -10,9 +10,9 @@ class ChatConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
 
+        from chat.domain.services import token_cache_forget
+        from chat.http.ratelimit import login_failed
         from chat.models import ApiToken
-        from chat.ratelimit import login_failed
-        from chat.services import token_cache_forget
 
         def token_changed(sender, instance, **kwargs):
             token_cache_forget(key_hashes=[instance.key_hash])

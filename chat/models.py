@@ -61,6 +61,53 @@ def validate_http_url(value: str) -> None:
         raise ValidationError("Enter an http:// or https:// URL, such as https://api.openai.com/v1.")
 
 
+class McpServer(models.Model):
+    """An MCP server whose tools chat models may use: a command run over stdio, or a Streamable HTTP URL.
+
+    Values in ``env`` and ``headers`` written as ``${NAME}`` are read from the server's environment when
+    ``NAME`` may be (the rule of ``api_key_env``), so secrets need not be stored here.
+    """
+
+    class Transport(models.TextChoices):
+        STDIO = "stdio", "Command (stdio)"
+        HTTP = "http", "Streamable HTTP"
+
+    name = models.SlugField(max_length=50, unique=True, help_text="Short name; tools of two servers that share a "
+                            "name are told apart by it.")  # fmt: skip
+    transport = models.CharField(max_length=10, choices=Transport.choices, default=Transport.STDIO)
+    command = models.CharField(max_length=500, blank=True, help_text="stdio: the program to run.")
+    args = models.JSONField(default=list, blank=True, help_text='stdio: its arguments, e.g. ["-m", "my_server"].')
+    env = models.JSONField(
+        default=dict, blank=True, help_text='stdio: extra environment, e.g. {"TOKEN": "${LLM_KEY_X}"}.'
+    )
+    url = models.CharField(max_length=500, blank=True, help_text="http: the endpoint, e.g. http://127.0.0.1:8001/mcp")
+    headers = models.JSONField(default=dict, blank=True, help_text="http: extra request headers.")
+    is_active = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "MCP server"
+
+    def __str__(self) -> str:
+        return self.name
+
+    def clean(self) -> None:
+        from django.core.exceptions import ValidationError
+
+        if self.transport == self.Transport.STDIO and not self.command.strip():
+            raise ValidationError({"command": "A stdio server needs a command."})
+        if self.transport == self.Transport.HTTP:
+            validate_http_url(self.url)
+        if not isinstance(self.args, list) or not all(isinstance(a, str) for a in self.args):
+            raise ValidationError({"args": "Arguments are a JSON list of strings."})
+        for name in ("env", "headers"):
+            value = getattr(self, name)
+            if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+                raise ValidationError({name: "A JSON object of strings."})
+
+
 class ChatModel(models.Model):
     """An LLM that conversations can talk to: where it runs, which model, and how it is prompted."""
 
@@ -91,6 +138,10 @@ class ChatModel(models.Model):
     system_prompt = models.TextField(blank=True)
     temperature = models.FloatField(default=0.7)
     max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    tools = models.JSONField(default=list, blank=True, help_text="The built-in tools this model may call.")
+    mcp_servers = models.ManyToManyField(
+        McpServer, blank=True, related_name="chat_models", help_text="MCP servers whose tools this model may call."
+    )
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
@@ -184,6 +235,9 @@ class Message(models.Model):
     duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name="total duration (ms)")
     error_code = models.CharField(max_length=64, blank=True)
     error_detail = models.TextField(blank=True)
+    # The tools the reply called, in order: [{"id", "name", "arguments", "label", "ok", "content", "durationMs",
+    # "step", "source"}]. ``content`` is the result as the model got it (capped at TOOLS_MAX_OUTPUT_BYTES).
+    tool_calls = models.JSONField(default=list, blank=True)
     # NULL, not "", when absent: the per-chat uniqueness only applies to ids a client actually sent.
     client_message_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     # Review: a flag with a note, and a corrected transcript (``content`` keeps what was heard).

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat import views
+from chat.http import views
 
 app_name = "chat"
 
@@ -8,6 +8,7 @@ urlpatterns = [
     path("api/chat", views.chat_turn_view, name="chat-turn"),
     path("api/models", views.models_view, name="models"),
     path("api/chats", views.chats_view, name="chats"),
+    path("api/search", views.search_view, name="search"),
     path("api/chats/<str:chat_id>", views.chat_detail_view, name="chat-detail"),
     path("api/chats/<str:chat_id>/messages", views.chat_messages_view, name="chat-messages"),
     path("api/chats/<str:chat_id>/stop", views.chat_stop_view, name="chat-stop"),

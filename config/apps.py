@@ -2,6 +2,6 @@ from django.contrib.admin.apps import AdminConfig as DjangoAdminConfig
 
 
 class AdminConfig(DjangoAdminConfig):
-    """The admin, on a site that limits failed sign-ins (``chat.pages.AdminSite``)."""
+    """The admin, on a site that limits failed sign-ins (``chat.http.pages.AdminSite``)."""
 
-    default_site = "chat.pages.AdminSite"
+    default_site = "chat.http.pages.AdminSite"

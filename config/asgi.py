@@ -17,7 +17,7 @@ install_redaction()  # the server's own loggers log websocket URLs, ``?token=`` 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from chat.routing import websocket_application  # noqa: E402
+from chat.realtime.routing import websocket_application  # noqa: E402
 from config.limits import BodySizeLimit  # noqa: E402
 
 http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
@@ -25,18 +25,18 @@ http_app = BodySizeLimit(http_app)
 
 from django.urls import get_resolver  # noqa: E402
 
-from chat.llm import import_provider  # noqa: E402
+from chat.turns.upstream import provider_class  # noqa: E402
 
 # Import the URLconf (and the views it pulls in, numpy among them) and the HTTP provider now, not on the
 # first request's clock.
 get_resolver().resolve("/healthz")
-import_provider("openai")
+provider_class("openai")
 
 if settings.LOCAL_LLM_PRELOAD:
-    from chat.llm.local import preload_default
+    from chat.turns.upstream import preload_default_local
 
-    preload_default()
+    preload_default_local()
 
-from chat.shutdown import GracefulShutdown  # noqa: E402
+from chat.turns.shutdown import GracefulShutdown  # noqa: E402
 
 application = GracefulShutdown(ProtocolTypeRouter({"http": http_app, "websocket": websocket_application}))

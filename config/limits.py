@@ -17,9 +17,9 @@ def _limit(path: str) -> int:
 
 def _refusal(path: str) -> HttpResponse:
     """The 413, rendered as the door it came to renders errors."""
-    from chat.api import error_response
     from chat.exceptions import ChatError
-    from chat.v1 import openai_error_response
+    from chat.http.api import error_response
+    from chat.http.v1 import openai_error_response
 
     if path.startswith(UPLOAD_PATHS):
         message = f"The upload is too large; the limit is {settings.VOICE_MAX_UPLOAD_BYTES / 1e6:.0f} MB."

@@ -151,7 +151,7 @@ REDIS_URL = env_str("REDIS_URL")
 # of websocket connects; each one joins a group and reads a live snapshot.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)
 if REDIS_URL:
-    from chat.redis import client_options
+    from chat.realtime.client import client_options
 
     CHANNEL_LAYERS = {
         "default": {
@@ -261,6 +261,21 @@ CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 15.0)
 CHAT_EVENTS_MAX_SECONDS = env_float("CHAT_EVENTS_MAX_SECONDS", 300.0)
 # How many prior messages of a conversation are sent upstream as history.
 CHAT_HISTORY_LIMIT = env_int("CHAT_HISTORY_LIMIT", 50)
+
+# Tools (chat/tools/). A turn calls the model at most CHAT_MAX_TOOL_STEPS times with tools, then once more
+# without. Each call has TOOLS_TIMEOUT seconds, and the model gets at most TOOLS_MAX_OUTPUT_BYTES of its result.
+CHAT_MAX_TOOL_STEPS = env_int("CHAT_MAX_TOOL_STEPS", 5)
+TOOLS_TIMEOUT = env_float("TOOLS_TIMEOUT", 20.0)
+TOOLS_MAX_OUTPUT_BYTES = env_int("TOOLS_MAX_OUTPUT_BYTES", 16 * 1024)
+# fetch_url refuses private, loopback and link-local addresses except on these hosts (exact names).
+TOOLS_FETCH_ALLOWED_HOSTS = env_list("TOOLS_FETCH_ALLOWED_HOSTS")
+TOOLS_FETCH_MAX_BYTES = env_int("TOOLS_FETCH_MAX_BYTES", 2 * 1024 * 1024)
+TOOLS_FETCH_TIMEOUT = env_float("TOOLS_FETCH_TIMEOUT", 10.0)
+# MCP servers: how long to wait for one to start or answer a listing, how often tool lists are re-read, and
+# how soon an unreachable server is tried again.
+MCP_CONNECT_TIMEOUT = env_float("MCP_CONNECT_TIMEOUT", 10.0)
+MCP_TOOLS_REFRESH_SECONDS = env_float("MCP_TOOLS_REFRESH_SECONDS", 300.0)
+MCP_RETRY_SECONDS = env_float("MCP_RETRY_SECONDS", 30.0)
 
 # Upstream LLM servers (OpenAI-compatible).
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")

@@ -1,8 +1,8 @@
 from django.contrib import admin
 from django.urls import include, path
 
-from chat import pages, v1
-from chat.views import healthz, readyz
+from chat.http import pages, v1
+from chat.http.views import healthz, readyz
 from voice import v1 as voice_v1
 
 # The API first: Django tries the patterns in order on every request.

@@ -13,8 +13,8 @@ echo "== Type checks (mypy, strict on events, the turn, realtime, LLM providers 
 echo "== SQLite, in-memory channel layer"
 .venv/bin/python -m pytest "$@"
 echo "== The API tests again, through the project's real ASGI application (Django's test client skips it)"
-TEST_API_CLIENT=asgi .venv/bin/python -m pytest tests/api tests/security -m "not slow" "$@"
+TEST_API_CLIENT=asgi .venv/bin/python -m pytest tests/api tests/security tests/tools -m "not slow" "$@"
 echo "== PostgreSQL and Redis"
 DATABASE_URL="${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/chat}" \
 REDIS_URL="${TEST_REDIS_URL:-redis://127.0.0.1:6379/0}" \
-  .venv/bin/python -m pytest tests/api tests/channels tests/reliability tests/security -m "not slow" "$@"
+  .venv/bin/python -m pytest tests/api tests/channels tests/reliability tests/security tests/tools -m "not slow" "$@"

@@ -8,8 +8,8 @@ import pytest
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient
 
+from chat.domain.services import api_token_create
 from chat.models import ChatInstance, ChatModel
-from chat.services import api_token_create
 from tests.support.llm_server import LLMServer
 
 
@@ -167,7 +167,7 @@ def fresh_counters(monkeypatch):
 
     from django.core.cache import cache
 
-    from chat import ratelimit
+    from chat.http import ratelimit
     from chat.realtime import get_backend
 
     monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: 1_800_000_030.0))

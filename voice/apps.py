@@ -6,7 +6,7 @@ class VoiceConfig(AppConfig):
     verbose_name = "Voice"
 
     def ready(self) -> None:
-        from chat import extensions
+        from chat.domain import extensions
         from voice.extension import RECORDING
 
         extensions.register(RECORDING)  # chat's messages show their recording without chat naming voice

@@ -8,13 +8,13 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.urls import reverse
 from django.utils.html import format_html
 
-from chat.extensions import MessageExtension
+from chat.domain.extensions import MessageExtension
 from chat.models import Message
 from voice.models import AudioRecording
 
 
 def recording_of(message: Message) -> AudioRecording | None:
-    """The recording of a voice message (loaded with the message: ``chat.extensions.message_related``)."""
+    """The recording of a voice message (loaded with the message: ``chat.domain.extensions.message_related``)."""
     if message.source != Message.Source.VOICE:
         return None
     try:

@@ -13,15 +13,16 @@ from django.core.files.storage import default_storage
 from django.core.files.uploadedfile import UploadedFile
 from django.db import transaction
 
+from chat.domain.selectors import chat_get
+from chat.domain.services import TurnBegun, turn_begin, turn_find_replay, turn_model
 from chat.exceptions import Busy
 from chat.models import Message
-from chat.selectors import chat_get
-from chat.services import TurnBegun, turn_begin, turn_find_replay, turn_model
 from voice.audio import FORMATS, decode, has_speech
+from voice.engines import get_engine, unavailable
 from voice.exceptions import NoSpeech
 from voice.models import AudioRecording, audio_path
-from voice.transcription import get_engine
 from voice.transcription.base import Transcript
+from voice.transcription.errors import TranscriptionError
 
 
 @dataclass(slots=True)
@@ -100,7 +101,10 @@ async def transcribe_upload(
     if not await sync_to_async(has_speech, thread_sensitive=False)(decoded.samples):
         raise NoSpeech()
     transcriber = get_engine(engine, model)
-    transcript = await transcriber.atranscribe(decoded.samples, language=language)
+    try:
+        transcript = await transcriber.atranscribe(decoded.samples, language=language)
+    except TranscriptionError as error:
+        raise unavailable(error) from error
     if not transcript.text.strip():
         raise NoSpeech()
     recording = Recording(

@@ -5,12 +5,12 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from chat.api import admit
 from chat.exceptions import BadRequest
-from chat.v1 import openai_view
+from chat.http.api import admit
+from chat.http.v1 import openai_view
+from voice.engines import ALIASES
 from voice.languages import parse_language
 from voice.services import transcribe_upload
-from voice.transcription import ALIASES
 from voice.transcription.base import Segment, Transcript
 from voice.views import uploaded_audio
 

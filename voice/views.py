@@ -9,15 +9,15 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
 
-from chat import sse
-from chat.api import admit_turn, api_view, optional_str, parse_bool, require_str
-from chat.db import run_db
-from chat.events import Transcription
+from chat.domain.db import run_db
+from chat.domain.services import TurnBegun
 from chat.exceptions import BadRequest, NotFound
+from chat.http import sse
+from chat.http.api import admit_turn, api_view, optional_str, parse_bool, require_str
+from chat.http.views import collect_turn, sse_response
 from chat.models import Message
-from chat.services import TurnBegun
-from chat.turn import TurnOptions, start_turn
-from chat.views import collect_turn, sse_response
+from chat.turns.events import Transcription
+from chat.turns.run import TurnOptions, start_turn
 from voice.exceptions import AudioTooLarge, EmptyAudio
 from voice.languages import parse_language
 from voice.models import AudioRecording

@@ -12,18 +12,13 @@ import logging
 import threading
 import time
 from collections.abc import AsyncIterator, Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from django.conf import settings
-
-from chat.exceptions import LLMError, ModelUnavailable
-from chat.llm.base import LLMChunk, LLMProvider, LLMRequest, Usage
-from chat.llm.weights import resolve_gguf
-
-if TYPE_CHECKING:
-    from chat.models import ChatModel
+from chat.llm.base import LLMChunk, LLMProvider, LLMRequest, ProviderConfig, Usage
+from chat.llm.errors import LLMError, ModelUnavailable
+from chat.llm.tooltext import ToolTextParser, messages_for_template
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +29,9 @@ class LocalProvider(LLMProvider):
     _instances: dict[Path, LocalProvider] = {}
     _instances_lock = threading.Lock()
 
-    def __init__(self, path: Path):
+    def __init__(self, path: Path, config: ProviderConfig):
         self.path = path
+        self.config = config
         self._llm: Any = None
         self._load_lock = threading.Lock()
         # Every load and generation of this model runs on this one thread: llama.cpp's OpenMP workers belong
@@ -46,15 +42,14 @@ class LocalProvider(LLMProvider):
         self.load_seconds: float | None = None
 
     @classmethod
-    def for_path(cls, path: Path) -> LocalProvider:
+    def shared(cls, config: ProviderConfig) -> LocalProvider:
+        """One instance per model file: the weights load once, whatever else differs between configs."""
+        if config.model_path is None:
+            raise ModelUnavailable("No model file is configured for this local model.")
         with cls._instances_lock:
-            if path not in cls._instances:
-                cls._instances[path] = cls(path)
-            return cls._instances[path]
-
-    @classmethod
-    def for_chat_model(cls, chat_model: ChatModel) -> LocalProvider:
-        return cls.for_path(resolve_gguf(chat_model.local_path))
+            if config.model_path not in cls._instances:
+                cls._instances[config.model_path] = cls(config.model_path, config)
+            return cls._instances[config.model_path]
 
     @property
     def loaded(self) -> bool:
@@ -74,9 +69,9 @@ class LocalProvider(LLMProvider):
                 try:
                     self._llm = Llama(
                         model_path=str(self.path),
-                        n_ctx=settings.LOCAL_LLM_CONTEXT,
-                        n_threads=settings.LOCAL_LLM_THREADS,
-                        n_threads_batch=settings.LOCAL_LLM_THREADS,
+                        n_ctx=self.config.context,
+                        n_threads=self.config.threads,
+                        n_threads_batch=self.config.threads,
                         verbose=False,
                     )
                 except (ValueError, RuntimeError, OSError) as error:
@@ -90,6 +85,10 @@ class LocalProvider(LLMProvider):
 
     async def aload(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self.load)
+
+    def load_in_background(self) -> Future[Any]:
+        """Start loading on the model's own thread; turns queue behind the load."""
+        return self._thread.submit(self.load)
 
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         loop = asyncio.get_running_loop()
@@ -132,14 +131,19 @@ class LocalProvider(LLMProvider):
             put(_DONE)
 
     def _run(self, llm: Any, request: LLMRequest, put: Callable[[Any], None], stop: threading.Event) -> None:
+        # Tools go through the GGUF's own chat template (Qwen2.5's renders them into the system prompt); the
+        # model writes its calls as text, which ``ToolTextParser`` turns back into structured calls.
+        offer_tools = bool(request.tools) and request.tool_choice != "none"
         chunks = llm.create_chat_completion(
-            messages=request.messages,
+            messages=messages_for_template(request.messages),
             stream=True,
             temperature=request.temperature if request.temperature is not None else 0.2,
             max_tokens=request.max_tokens or None,
             stop=request.stop or None,
-            repeat_penalty=settings.LOCAL_LLM_REPEAT_PENALTY,
+            repeat_penalty=self.config.repeat_penalty,
+            tools=request.tools if offer_tools else None,
         )
+        parser = ToolTextParser() if offer_tools else None
         completion = 0
         finish = None
         try:
@@ -149,33 +153,21 @@ class LocalProvider(LLMProvider):
                 choice = chunk["choices"][0]
                 if content := choice["delta"].get("content"):
                     completion += 1
-                    put(LLMChunk(content=content))
+                    if parser is not None:
+                        content = parser.feed(content)
+                    if content:
+                        put(LLMChunk(content=content))
                 finish = choice.get("finish_reason") or finish
         finally:
             chunks.close()
         if stop.is_set():
             return
+        if parser is not None:
+            if rest := parser.close():
+                put(LLMChunk(content=rest))
+            if parser.calls:
+                put(LLMChunk(tool_calls=parser.calls))
+                finish = "tool_calls"
         # The context now holds the prompt and the reply, less the last token, which is never evaluated.
         prompt = max(llm.n_tokens - completion + 1, 0) if completion else llm.n_tokens
         put(LLMChunk(finish_reason=finish or "stop", usage=Usage(prompt, completion)))
-
-
-def preload_default() -> None:
-    """Load the default local model in the background, so the first turn does not wait for it."""
-
-    def load() -> None:
-        try:
-            provider = LocalProvider.for_path(resolve_gguf())
-            provider._thread.submit(provider.load).result()
-        except LLMError as error:
-            logger.error("The local model could not be loaded: %s (%s)", error.message, error.detail)
-
-    threading.Thread(target=load, name="llama-preload", daemon=True).start()
-
-
-def default_loaded() -> bool | None:
-    """Whether the default local model is in memory (None if it cannot be resolved)."""
-    try:
-        return LocalProvider.for_path(resolve_gguf()).loaded
-    except LLMError:
-        return None

@@ -12,34 +12,25 @@ import asyncio
 import http.cookiejar
 import json
 from collections.abc import AsyncIterator, Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import aiohttp
 import httpx
-from django.conf import settings
 from httpx_aiohttp import HttpxAiohttpClient
 
-from chat import exceptions as exc
-from chat.llm.base import LLMChunk, LLMProvider, LLMRequest, Usage
+from chat.llm import errors
+from chat.llm.base import LLMChunk, LLMProvider, LLMRequest, ProviderConfig, ToolCallDelta, Usage
 from chat.loops import for_running_loop
 
-if TYPE_CHECKING:
-    from chat.models import ChatModel
-
-_STATUS_ERRORS: dict[int, type[exc.LLMError]] = {
-    401: exc.UpstreamAuthError,
-    403: exc.UpstreamAuthError,
-    404: exc.UpstreamModelNotFound,
-    429: exc.UpstreamRateLimited,
+_STATUS_ERRORS: dict[int, type[errors.LLMError]] = {
+    401: errors.UpstreamAuthError,
+    403: errors.UpstreamAuthError,
+    404: errors.UpstreamModelNotFound,
+    429: errors.UpstreamRateLimited,
 }
 
 
-def _timeout() -> httpx.Timeout:
-    connect = settings.LLM_CONNECT_TIMEOUT
-    return httpx.Timeout(connect=connect, read=settings.LLM_READ_TIMEOUT, write=30.0, pool=connect)
-
-
-def map_http_error(error: httpx.HTTPError) -> exc.LLMError:
+def map_http_error(error: httpx.HTTPError, *, read_timeout: float) -> errors.LLMError:
     """The one place where transport failures become domain errors.
 
     With the aiohttp transport the httpx exception wraps aiohttp's, which says more precisely what
@@ -47,31 +38,29 @@ def map_http_error(error: httpx.HTTPError) -> exc.LLMError:
     """
     cause = error.__cause__
     detail = f"{type(cause or error).__name__}: {cause or error}"
-    timed_out = exc.UpstreamTimeout(
-        f"The model server sent nothing for {settings.LLM_READ_TIMEOUT:g} seconds.", detail=detail
-    )
+    timed_out = errors.UpstreamTimeout(f"The model server sent nothing for {read_timeout:g} seconds.", detail=detail)
     if isinstance(cause, aiohttp.ConnectionTimeoutError | aiohttp.ClientConnectorError):
-        return exc.UpstreamUnavailable(detail=detail)
+        return errors.UpstreamUnavailable(detail=detail)
     if isinstance(cause, aiohttp.ServerTimeoutError | asyncio.TimeoutError):
         return timed_out
     if isinstance(cause, aiohttp.ClientPayloadError | aiohttp.ServerDisconnectedError | aiohttp.ClientOSError):
-        return exc.UpstreamDisconnected(detail=detail)
+        return errors.UpstreamDisconnected(detail=detail)
     if isinstance(error, httpx.ConnectTimeout | httpx.ConnectError):
-        return exc.UpstreamUnavailable(detail=detail)
+        return errors.UpstreamUnavailable(detail=detail)
     if isinstance(error, httpx.TimeoutException):
         return timed_out
     if isinstance(error, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError | httpx.NetworkError):
-        return exc.UpstreamDisconnected(detail=detail)
-    return exc.LLMError(detail=detail)
+        return errors.UpstreamDisconnected(detail=detail)
+    return errors.LLMError(detail=detail)
 
 
-def _status_error(status: int, body: bytes) -> exc.LLMError:
+def _status_error(status: int, body: bytes) -> errors.LLMError:
     detail = f"HTTP {status}: {body[:500].decode(errors='replace')}"
     if status in _STATUS_ERRORS:
         return _STATUS_ERRORS[status](detail=detail)
     if status >= 500:
-        return exc.UpstreamServerError(f"The model server had an internal error (HTTP {status}).", detail=detail)
-    return exc.LLMError(f"The model server rejected the request (HTTP {status}).", detail=detail)
+        return errors.UpstreamServerError(f"The model server had an internal error (HTTP {status}).", detail=detail)
+    return errors.LLMError(f"The model server rejected the request (HTTP {status}).", detail=detail)
 
 
 def parse_chunk(data: str | bytes) -> LLMChunk:
@@ -81,10 +70,10 @@ def parse_chunk(data: str | bytes) -> LLMChunk:
         choices = payload.get("choices") or []
         usage = payload.get("usage")
     except (ValueError, AttributeError):
-        raise exc.UpstreamProtocolError(detail=f"Unparseable chunk: {data[:200]!r}") from None
+        raise errors.UpstreamProtocolError(detail=f"Unparseable chunk: {data[:200]!r}") from None
     if "error" in payload and not choices:
         message = (payload["error"] or {}).get("message", "") if isinstance(payload["error"], dict) else ""
-        raise exc.UpstreamServerError(detail=f"Error chunk: {message or payload['error']}")
+        raise errors.UpstreamServerError(detail=f"Error chunk: {message or payload['error']}")
     chunk = LLMChunk()
     if choices:
         choice = choices[0]
@@ -92,9 +81,24 @@ def parse_chunk(data: str | bytes) -> LLMChunk:
         chunk.content = delta.get("content") or ""
         chunk.reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
         chunk.finish_reason = choice.get("finish_reason")
+        if calls := delta.get("tool_calls"):
+            chunk.tool_calls = [_tool_call_delta(call, n) for n, call in enumerate(calls)]
     if usage:
         chunk.usage = Usage(usage.get("prompt_tokens"), usage.get("completion_tokens"))
     return chunk
+
+
+def _tool_call_delta(call: Any, position: int) -> ToolCallDelta:
+    if not isinstance(call, dict):
+        raise errors.UpstreamProtocolError(detail=f"Unparseable tool call delta: {call!r:.200}")
+    function = call.get("function") or {}
+    index = call.get("index")
+    return ToolCallDelta(
+        index=index if isinstance(index, int) else position,
+        id=call.get("id") or None,
+        name=function.get("name") or None,
+        arguments=function.get("arguments") or "",
+    )
 
 
 class _EventStream:
@@ -133,19 +137,22 @@ class _NoCookies(http.cookiejar.CookieJar):
 class OpenAIProvider(LLMProvider):
     """Streams ``/chat/completions`` from one upstream base URL over one pooled ``httpx.AsyncClient``."""
 
-    _instances: dict[Any, Any] = {}  # (loop id, base URL) -> (loop, provider)
+    _instances: dict[Any, Any] = {}  # (loop id, config) -> (loop, provider)
 
-    def __init__(self, base_url: str):
-        self.base_url = base_url.rstrip("/")
+    def __init__(self, config: ProviderConfig):
+        self.config = config
+        self.base_url = config.base_url.rstrip("/")
         self.completions_url = httpx.URL(f"{self.base_url}/chat/completions")  # parsed once, not per turn
-        limits = httpx.Limits(max_connections=settings.LLM_MAX_CONNECTIONS, max_keepalive_connections=100)
-        self.client = HttpxAiohttpClient(timeout=_timeout(), limits=limits, cookies=_NoCookies())
+        self.timeout = httpx.Timeout(
+            connect=config.connect_timeout, read=config.read_timeout, write=30.0, pool=config.connect_timeout
+        )
+        limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=100)
+        self.client = HttpxAiohttpClient(timeout=self.timeout, limits=limits, cookies=_NoCookies())
 
     @classmethod
-    def for_chat_model(cls, chat_model: ChatModel) -> OpenAIProvider:
-        base_url = chat_model.base_url or settings.OPENAI_BASE_URL
+    def shared(cls, config: ProviderConfig) -> OpenAIProvider:
         # Pooled connections belong to the event loop that opened them.
-        return for_running_loop(cls._instances, base_url, lambda: cls(base_url), lambda p: not p.client.is_closed)
+        return for_running_loop(cls._instances, config, lambda: cls(config), lambda p: not p.client.is_closed)
 
     def build_body(self, request: LLMRequest) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -160,6 +167,12 @@ class OpenAIProvider(LLMProvider):
             body["max_tokens"] = request.max_tokens
         if request.stop:
             body["stop"] = request.stop
+        if request.tools:
+            body["tools"] = request.tools
+            if request.tool_choice is not None:
+                body["tool_choice"] = request.tool_choice
+            if request.parallel_tool_calls is not None:
+                body["parallel_tool_calls"] = request.parallel_tool_calls
         body.update(request.extra)
         return body
 
@@ -171,7 +184,7 @@ class OpenAIProvider(LLMProvider):
             headers["Authorization"] = f"Bearer {request.api_key}"
         try:
             async with self.client.stream(
-                "POST", self.completions_url, json=self.build_body(request), headers=headers, timeout=_timeout()
+                "POST", self.completions_url, json=self.build_body(request), headers=headers, timeout=self.timeout
             ) as response:
                 if response.status_code >= 400:
                     raise _status_error(response.status_code, await response.aread())
@@ -183,9 +196,9 @@ class OpenAIProvider(LLMProvider):
                 for chunk in events.feed(b"\n"):  # a last line without its newline
                     yield chunk
         except httpx.HTTPError as error:
-            raise map_http_error(error) from error
+            raise map_http_error(error, read_timeout=self.config.read_timeout) from error
         if not (events.done or events.finished):
-            raise exc.UpstreamDisconnected(detail="The stream ended without a finish reason or [DONE].")
+            raise errors.UpstreamDisconnected(detail="The stream ended without a finish reason or [DONE].")
 
     async def aclose(self) -> None:
         await self.client.aclose()

@@ -11,9 +11,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from django.conf import settings
-
-from chat.exceptions import ModelUnavailable
+from chat.llm.errors import ModelUnavailable
 from config.weights import join_verified, package_path, verified
 
 DEFAULT_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
@@ -39,9 +37,9 @@ def _part_paths() -> list[Path]:
     return paths
 
 
-def default_gguf() -> Path:
-    """The default GGUF, joined and verified on first use; later calls only check its stamp."""
-    target = Path(settings.LOCAL_LLM_CACHE_DIR) / DEFAULT_GGUF_NAME
+def default_gguf(cache_dir: Path) -> Path:
+    """The default GGUF, joined into ``cache_dir`` and verified on first use; later calls only check its stamp."""
+    target = Path(cache_dir) / DEFAULT_GGUF_NAME
     with _lock:
         if verified(target, DEFAULT_GGUF_SHA256):
             return target
@@ -54,11 +52,10 @@ def default_gguf() -> Path:
         return target
 
 
-def resolve_gguf(configured: str = "") -> Path:
-    """The GGUF to load: the chat model's own path, else ``LOCAL_LLM_PATH``, else the default model."""
-    configured = configured or settings.LOCAL_LLM_PATH
+def resolve_gguf(configured: str, *, cache_dir: Path) -> Path:
+    """The GGUF to load: ``configured`` if given (it must be a GGUF file), else the default model."""
     if not configured:
-        return default_gguf()
+        return default_gguf(cache_dir)
     path = Path(configured).expanduser()
     if not path.is_file():
         raise ModelUnavailable(f"The local model file {path} does not exist.", detail=str(path))

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from chat.runtime import TurnControl
+    from chat.turns.runtime import TurnControl
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,4 +131,4 @@ class RealtimeBackend(ABC):
 
     @abstractmethod
     async def token_user(self, raw: str) -> AbstractBaseUser | None:
-        """The active user of an API token, or None; cached for a minute (``chat.services``)."""
+        """The active user of an API token, or None; cached for a minute (``chat.domain.services``)."""

@@ -19,10 +19,10 @@ from collections.abc import AsyncIterator
 
 from django.conf import settings
 
+from chat.http.sse import KEEPALIVE
 from chat.realtime import get_backend
 from chat.realtime.base import TurnRef
 from chat.realtime.frames import sse_block
-from chat.sse import KEEPALIVE
 
 RETRY_MS = 2000
 

@@ -12,14 +12,14 @@ from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from chat import runtime
-from chat.broadcast import chat_group
 from chat.realtime.base import LogState, RealtimeBackend, TurnRef
+from chat.realtime.broadcast import chat_group
+from chat.turns import runtime
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from chat.runtime import TurnControl
+    from chat.turns.runtime import TurnControl
 
 
 PROCESS_STARTED = timezone.now()
@@ -163,7 +163,7 @@ class MemoryBackend(RealtimeBackend):
             log.ended_at = time.monotonic()
 
     async def turns_alive(self, message_ids: list[str]) -> None:
-        pass  # one process: a turn is alive exactly while it is in ``chat.runtime``
+        pass  # one process: a turn is alive exactly while it is in ``chat.turns.runtime``
 
     async def turn_is_alive(self, message_id: str) -> bool:
         return runtime.get(message_id) is not None
@@ -181,7 +181,7 @@ class MemoryBackend(RealtimeBackend):
         return False  # one process: a turn not running here is not running anywhere
 
     def listen_for_stop(self, control: TurnControl) -> asyncio.Task[None] | None:
-        return None  # the stop view finds the turn in ``chat.runtime`` directly
+        return None  # the stop view finds the turn in ``chat.turns.runtime`` directly
 
     async def incr(self, key: str, ttl: int) -> int:
         return self.counters.incr(key, ttl)
@@ -196,8 +196,8 @@ class MemoryBackend(RealtimeBackend):
         return self.counters.get(key)
 
     async def token_user(self, raw: str) -> AbstractBaseUser | None:
-        from chat.db import run_db
-        from chat.services import api_token_cached_user, api_token_lookup
+        from chat.domain.db import run_db
+        from chat.domain.services import api_token_cached_user, api_token_lookup
 
         # The cache is this process's memory: read it here, and send only a miss to a database thread.
         user = api_token_cached_user(raw=raw)

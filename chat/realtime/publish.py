@@ -15,12 +15,11 @@ import logging
 from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any
 
-from chat import broadcast
-from chat.events import AgentResponse, MessageSaved, StreamEnd, logged
 from chat.loops import for_running_loop
-from chat.realtime import get_backend
+from chat.realtime import broadcast, get_backend
 from chat.realtime.base import TurnRef
 from chat.realtime.frames import encode_frames
+from chat.turns.events import AgentResponse, MessageSaved, StreamEnd, logged
 
 if TYPE_CHECKING:
     from chat.models import Message
@@ -91,7 +90,7 @@ class TurnPublisher:
             self._begun = asyncio.create_task(self._announce(user_message))
 
     async def _announce(self, user_message: Message) -> None:
-        from chat.serializers import message_to_dict
+        from chat.domain.serializers import message_to_dict
 
         await broadcast.push_message_saved(self.turn.chat_id, message_to_dict(user_message))
 

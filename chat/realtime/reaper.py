@@ -17,13 +17,13 @@ from typing import Any
 from django.conf import settings
 from django.utils import timezone
 
-from chat import broadcast, runtime
-from chat.db import run_db
+from chat.domain.db import run_db
+from chat.domain.serializers import message_to_dict
+from chat.domain.services import messages_interrupt_orphans
 from chat.models import Message
-from chat.realtime import get_backend
+from chat.realtime import broadcast, get_backend
 from chat.realtime.frames import encode_frames
-from chat.serializers import message_to_dict
-from chat.services import messages_interrupt_orphans
+from chat.turns import runtime
 
 logger = logging.getLogger(__name__)
 

@@ -17,15 +17,15 @@ from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 
-from chat.cache import shared_cache
+from chat.domain.cache import shared_cache
 from chat.loops import for_running_loop
 from chat.realtime.base import LogState, RealtimeBackend, TurnRef
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import AbstractBaseUser
 
-    from chat.runtime import TurnControl
-from chat.redis import async_redis
+    from chat.turns.runtime import TurnControl
+from chat.realtime.client import async_redis
 
 RUNNING_TTL = 3600  # a log outlives a turn that never ends by this much at most
 
@@ -176,7 +176,7 @@ class RedisBackend(RealtimeBackend):
         return True  # tabs on other processes: knowing would cost a round trip
 
     async def request_stop(self, chat_id: str, message_id: str) -> bool:
-        from chat import broadcast
+        from chat.realtime import broadcast
 
         await broadcast.request_stop(chat_id, message_id)
         return True
@@ -184,7 +184,7 @@ class RedisBackend(RealtimeBackend):
     def listen_for_stop(self, control: TurnControl) -> asyncio.Task[None] | None:
         from channels.layers import get_channel_layer
 
-        from chat import broadcast
+        from chat.realtime import broadcast
 
         layer = get_channel_layer()
 
@@ -227,7 +227,7 @@ class RedisBackend(RealtimeBackend):
         return shared_cache().get(key) or 0
 
     async def token_user(self, raw: str) -> AbstractBaseUser | None:
-        from chat.db import run_db
-        from chat.services import api_token_authenticate
+        from chat.domain.db import run_db
+        from chat.domain.services import api_token_authenticate
 
         return await run_db(api_token_authenticate, raw=raw)  # the cache is in Redis: read it on that thread

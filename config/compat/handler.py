@@ -10,7 +10,7 @@ Here the database receivers of ``request_started`` are dropped (a fresh context'
 connections to reset or close yet), and the response is closed on the event loop unless the request
 really ran synchronous code, in which case it is closed on that code's thread as Django does, so that
 ``close_old_connections`` releases that thread's connections. Async views reach the database through
-``chat.db.run_db``, whose threads clean up after every call.
+``chat.domain.db.run_db``, whose threads clean up after every call.
 
 The body of ``handle`` follows Django 5.2's ``ASGIHandler.handle``; only the two calls above differ.
 """

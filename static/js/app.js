@@ -11,6 +11,7 @@ const els = {
   composer: $("#composer"), send: $("#send"), stop: $("#stop"), mic: $("#mic"), upload: $("#upload"),
   file: $("#audio-file"), error: $("#error"), title: $("#chat-title"), offline: $("#offline"),
   recording: $("#recording"), recTime: $("#rec-time"), recLevel: $("#rec-level"),
+  search: $("#search"), results: $("#search-results"),
 };
 
 const state = {
@@ -48,7 +49,7 @@ function messageNode(id, role, seq) {
   const thinking = el("details", "thinking");
   thinking.hidden = true;
   thinking.append(el("summary", "", "Thinking"), el("div", "thinking-text"));
-  node.append(thinking, el("div", "status-line"), el("div", "body"), el("div", "details"));
+  node.append(thinking, el("div", "tools"), el("div", "status-line"), el("div", "body"), el("div", "details"));
   $(".empty")?.remove();
   const after = [...els.messages.children].find((other) => Number(other.dataset.seq) > Number(seq ?? Infinity));
   els.messages.insertBefore(node, after ?? null);
@@ -88,6 +89,59 @@ function appendThinking(node, text) {
   const details = node.querySelector(".thinking");
   details.hidden = false;
   details.querySelector(".thinking-text").append(text);
+}
+
+// ---- tools: one compact block per call, which opens to its arguments and result ----------------------
+
+function toolBlock(node, id) {
+  const box = node.querySelector(".tools");
+  let block = [...box.children].find((child) => child.dataset.callId === id);
+  if (!block) {
+    block = el("details", "tool-call running");
+    block.dataset.callId = id;
+    block.append(el("summary"), el("div", "tool-args"), el("div", "tool-result"));
+    box.append(block);
+  }
+  return block;
+}
+
+function showToolCall(node, call) {
+  const block = toolBlock(node, call.id);
+  const done = call.ok !== undefined;
+  block.className = `tool-call ${done ? (call.ok ? "ok" : "failed") : "running"}`;
+  block.dataset.name = call.name;
+  const summary = done
+    ? `${call.ok ? "✓" : "✗"} ${call.name} · ${call.durationMs} ms`
+    : call.label || `${call.name}…`;
+  block.querySelector("summary").textContent = summary;
+  if (call.arguments !== undefined) {
+    const args = typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments, null, 2);
+    block.querySelector(".tool-args").replaceChildren(el("strong", "", "Arguments"), el("pre", "", args));
+  }
+  if (done) {
+    block.querySelector(".tool-result").replaceChildren(
+      el("strong", "", call.ok ? "Result" : "Error"),
+      el("pre", "", call.content),
+    );
+  }
+}
+
+function showClarification(node, clarification, answerable) {
+  node.querySelector(".clarify")?.remove();
+  if (!clarification?.options?.length || !answerable) return;
+  const box = el("div", "clarify");
+  for (const option of clarification.options) {
+    const button = el("button", "option", option);
+    button.type = "button";
+    button.dataset.option = option;
+    button.addEventListener("click", () => {
+      box.remove();
+      els.input.value = option;
+      sendText();
+    });
+    box.append(button);
+  }
+  node.append(box);
 }
 
 function badge(node, text, kind) {
@@ -154,6 +208,9 @@ function renderSaved(message) {
     details.hidden = false;
     details.querySelector(".thinking-text").textContent = message.reasoning;
   }
+  for (const call of message.toolCalls || []) showToolCall(node, call);
+  document.querySelectorAll(".clarify").forEach((box) => box.remove()); // only the latest question is open
+  showClarification(node, message.clarification, message.seq >= state.lastSeq);
   if (message.source === "voice") badge(node, "voice", "voice");
   if (message.status === "interrupted") badge(node, "stopped", "stopped");
   if (message.status === "error") {
@@ -208,6 +265,22 @@ function onTurnEvent(event) {
       break;
     case "thinking":
       appendThinking(turn.node, event.content);
+      break;
+    case "tool_start":
+      if (!turn.saved) {
+        showToolCall(turn.node, { id: event.toolCallId, name: event.name, arguments: event.arguments, label: event.label });
+        setStatus(turn.node, event.label);
+      }
+      break;
+    case "tool_result":
+      if (!turn.saved) {
+        showToolCall(turn.node, { id: event.toolCallId, name: event.name, ok: event.ok, content: event.content,
+                                  durationMs: event.durationMs });
+        setStatus(turn.node, "thinking…");
+      }
+      break;
+    case "execution_progress":
+      if (!turn.saved) setStatus(turn.node, `step ${event.completedSteps} of ${event.totalSteps} done…`);
       break;
     case "token":
       if (!turn.saved) appendToken(turn.node, event.content);
@@ -458,6 +531,48 @@ function onLive(event) {
 
 // ---- sidebar ---------------------------------------------------------------------------------------
 
+let searchTimer = null;
+
+function onSearchInput() {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(search, 250);
+}
+
+async function search() {
+  const query = els.search.value.trim();
+  if (!query) {
+    els.results.hidden = true;
+    els.list.hidden = false;
+    return;
+  }
+  try {
+    const { results } = await getJSON(`/api/search?q=${encodeURIComponent(query)}`);
+    if (els.search.value.trim() !== query) return; // a newer search is on its way
+    els.results.replaceChildren(
+      ...(results.length ? results : [null]).map((hit) => {
+        const item = el("li");
+        if (!hit) {
+          item.append(el("span", "none", "No messages match."));
+          return item;
+        }
+        const link = el("a");
+        link.href = `/c/${hit.chatInstanceId}/#m${hit.seq}`;
+        link.append(el("span", "title", hit.chatTitle), el("span", "snippet"));
+        // The snippet marks matches with « »: shown as <mark>, the rest as text (never as HTML).
+        for (const [index, part] of hit.snippet.split(/[«»]/).entries()) {
+          link.lastChild.append(index % 2 ? el("mark", "", part) : document.createTextNode(part));
+        }
+        item.append(link);
+        return item;
+      }),
+    );
+    els.results.hidden = false;
+    els.list.hidden = true;
+  } catch (error) {
+    showError(error.message, null);
+  }
+}
+
 async function loadSidebar() {
   const [{ models }, { chats }] = await Promise.all([getJSON("/api/models"), getJSON("/api/chats")]);
   els.models.replaceChildren(...models.map((m) => Object.assign(el("option", "", m.name), { value: m.id })));
@@ -542,6 +657,7 @@ els.file.addEventListener("change", () => {
   if (file) sendAudio(file, file.name);
 });
 $("#new-chat").addEventListener("click", newChat);
+els.search.addEventListener("input", onSearchInput);
 $("#rename-chat").addEventListener("click", renameChat);
 $("#delete-chat").addEventListener("click", deleteChat);
 $("#toggle-sidebar").addEventListener("click", () => layout.classList.toggle("show-sidebar"));

@@ -248,7 +248,7 @@ def test_changelist_query_count_is_constant(admin_client, staff, django_assert_m
 
 @pytest.mark.django_db(transaction=True)
 def test_feedback_endpoint(data):
-    from chat.services import api_token_create
+    from chat.domain.services import api_token_create
 
     alice = get_user_model().objects.get(username="alice")
     token = api_token_create(user=alice)[1]

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from chat import events as ev
-from chat.events import logged
+from chat.http.sse import render_event
 from chat.realtime.frames import WEBSOCKET_SKIPS, sse_block, websocket_frames
-from chat.sse import render_event
+from chat.turns import events as ev
+from chat.turns.events import logged
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -25,6 +25,11 @@ SAMPLES = [
     ev.Status("thinking…"),
     ev.Thinking("hmm"),
     ev.Token("Hi"),
+    ev.ToolStart("call_1", "calculator", {"expression": "2+2"}, "Calculating…"),
+    ev.ToolResult("call_1", "calculator", True, "4", 3),
+    ev.ExecutionProgress(1, 2),
+    ev.ClarificationNeeded("Which one?", ["A", "B"]),
+    ev.ToolCallDelta(0, "call_1", "calculator", '{"expression"'),
     ev.AgentResponse("msg_2", "Hi"),
     ev.MessageSaved({"id": "msg_2"}),
     ev.StreamEnd("stop", {"promptTokens": 1, "completionTokens": 1, "totalTokens": 2}),

@@ -140,7 +140,7 @@ async def test_another_users_chat_is_404(other_api, chat, llm):
 
 
 def test_event_stream_keeps_the_chunks_before_a_bad_line_in_the_same_read():
-    from chat.exceptions import UpstreamProtocolError
+    from chat.llm.errors import UpstreamProtocolError
     from chat.llm.openai import _EventStream
 
     events, received = _EventStream(), []
@@ -178,8 +178,8 @@ async def test_nul_characters_are_a_400_on_the_openai_api(api, chat, where):
 
 
 def test_the_turns_chat_lookup_reads_what_the_orm_reads(chat, other_user):
+    from chat.domain.selectors import chat_for_turn, chat_get
     from chat.exceptions import NotFound
-    from chat.selectors import chat_for_turn, chat_get
 
     chat.chat_model.system_prompt, chat.chat_model.temperature = "Be brief.", 0.3
     chat.chat_model.save()

@@ -1,6 +1,6 @@
 """Replies are rendered to HTML on the server and sanitised with an allow-list."""
 
-from chat.markdown import render_markdown
+from chat.domain.markdown import render_markdown
 
 
 def test_markdown_renders_the_allowed_elements():

@@ -112,7 +112,7 @@ async def test_waiting_for_the_next_turn(backend):
 
 
 async def test_alive_markers(backend, settings):
-    from chat import runtime
+    from chat.turns import runtime
 
     settings.REALTIME_ORPHAN_SECONDS = 1
     t = turn()
@@ -157,7 +157,7 @@ async def test_counters_expire(backend):
 
 
 async def test_stop_requests_reach_the_process_that_runs_the_turn(backend):
-    from chat import runtime
+    from chat.turns import runtime
 
     control = runtime.TurnControl(f"ci_stop{time.time_ns()}", f"msg_stop{time.time_ns()}")
     control.task = asyncio.ensure_future(asyncio.sleep(10))

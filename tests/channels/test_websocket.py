@@ -11,10 +11,10 @@ from asgiref.sync import async_to_sync, sync_to_async
 from channels.testing import WebsocketCommunicator
 from django.conf import settings as django_settings
 
-from chat import broadcast
+from chat.domain.serializers import message_to_dict
+from chat.domain.services import api_token_create
 from chat.models import Message
-from chat.serializers import message_to_dict
-from chat.services import api_token_create
+from chat.realtime import broadcast
 from config.asgi import application
 from tests.conftest import post_turn, read_stream
 
@@ -114,7 +114,7 @@ async def test_catch_up_after_seq(api, chat, token, llm):
 async def test_message_saved_during_catch_up_is_sent_once(api, chat, token, llm, monkeypatch, when):
     """A message committed while the socket reads its catch-up arrives exactly once."""
     await read_stream(await post_turn(api, chat, "one"))
-    from chat import consumers
+    from chat.realtime import consumers
 
     original = consumers._catch_up
 

@@ -9,8 +9,8 @@ from types import SimpleNamespace
 import httpx
 import pytest
 
+from chat.domain.services import api_token_create
 from chat.models import ChatInstance, ChatModel
-from chat.services import api_token_create
 from tests.e2e.conftest import sign_in
 from tests.support.threaded import ThreadedServer
 

@@ -19,8 +19,8 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 
+from chat.domain.services import api_token_create
 from chat.models import Message
-from chat.services import api_token_create
 from config.asgi import application
 from tests.conftest import HeaderClient, post_turn, read_stream
 from voice.audio import decode, has_speech

@@ -33,6 +33,10 @@ class Script:
     fault: str | None = None
     fault_after: int = 2  # tokens sent before a mid-stream fault
     echo: bool = False  # answer with the last user message
+    # Tool calls to stream after the tokens, as OpenAI does: [{"id", "name", "arguments"}], the arguments
+    # split into pieces of ``argument_piece`` characters; then finish_reason "tool_calls".
+    tool_calls: list[dict[str, str]] = field(default_factory=list)
+    argument_piece: int = 4
 
 
 @dataclass
@@ -215,7 +219,19 @@ class LLMServer(ThreadedServer):
             writer.write(b"0\r\n\r\n")
             await writer.drain()
             return True
-        await chunk({}, script.finish_reason)
+        for index, call in enumerate(script.tool_calls):
+            head = {
+                "index": index,
+                "id": call["id"],
+                "type": "function",
+                "function": {"name": call["name"], "arguments": ""},
+            }
+            await chunk({"tool_calls": [head]})
+            arguments, size = call["arguments"], script.argument_piece
+            for start in range(0, len(arguments), size):
+                piece = {"index": index, "function": {"arguments": arguments[start : start + size]}}
+                await chunk({"tool_calls": [piece]})
+        await chunk({}, "tool_calls" if script.tool_calls else script.finish_reason)
         if script.usage and seen.body.get("stream_options", {}).get("include_usage"):
             usage = {"prompt_tokens": 7, "completion_tokens": len(tokens), "total_tokens": 7 + len(tokens)}
             await send(b"data: " + json.dumps({**base, "choices": [], "usage": usage}).encode() + b"\n\n")

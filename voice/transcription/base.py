@@ -1,4 +1,5 @@
-"""The speech-recognition engine interface."""
+"""The speech-recognition engine interface. Engines take an ``EngineConfig`` and raise
+``voice.transcription.errors.TranscriptionError``; they know nothing of settings, models or HTTP."""
 
 from __future__ import annotations
 
@@ -6,10 +7,22 @@ import threading
 import time
 from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 from asgiref.sync import sync_to_async
+
+
+@dataclass(frozen=True, slots=True)
+class EngineConfig:
+    """What an engine needs: the model (a bundled name, an official name, or a path), where converted and
+    cached weights live, and how to run. ``voice.engines`` builds it from the settings."""
+
+    model: str
+    cache_dir: Path
+    threads: int = 2
+    beam_size: int = 1
 
 
 @dataclass(slots=True)
@@ -32,8 +45,9 @@ class TranscriptionEngine(ABC):
 
     name = "engine"
 
-    def __init__(self, model: str):
-        self.model_name = model
+    def __init__(self, config: EngineConfig):
+        self.config = config
+        self.model_name = config.model
         self._model: Any = None
         self._load_lock = threading.Lock()
         self._run_lock = threading.Lock()

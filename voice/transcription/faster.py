@@ -5,10 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
-from voice.exceptions import TranscriptionUnavailable
 from voice.transcription.base import Segment, Transcript, TranscriptionEngine
+from voice.transcription.errors import TranscriptionError
 from voice.transcription.weights import BUNDLED, ct2_dir
 
 
@@ -19,19 +18,19 @@ class FasterWhisperEngine(TranscriptionEngine):
         try:
             from faster_whisper import WhisperModel
         except ImportError as error:
-            raise TranscriptionUnavailable("faster-whisper is not installed.", detail=repr(error)) from error
-        source = str(ct2_dir(self.model_name)) if self.model_name in BUNDLED else self.model_name
+            raise TranscriptionError("faster-whisper is not installed.", detail=repr(error)) from error
+        source = str(ct2_dir(self.model_name, self.config.cache_dir)) if self.model_name in BUNDLED else self.model_name
         try:
             return WhisperModel(
                 source,
                 device="cpu",
                 compute_type="int8",
-                cpu_threads=settings.WHISPER_THREADS,
-                download_root=str(settings.WHISPER_CACHE_DIR),
+                cpu_threads=self.config.threads,
+                download_root=str(self.config.cache_dir),
                 local_files_only=True,  # a CTranslate2 folder or a model already in the cache; never a download
             )
         except Exception as error:
-            raise TranscriptionUnavailable(
+            raise TranscriptionError(
                 f"The Whisper model '{self.model_name}' could not be loaded.", detail=repr(error)
             ) from error
 
@@ -39,7 +38,7 @@ class FasterWhisperEngine(TranscriptionEngine):
         segments, info = self._model.transcribe(
             samples,
             language=language,
-            beam_size=max(settings.WHISPER_BEAM_SIZE, 1),
+            beam_size=max(self.config.beam_size, 1),
             condition_on_previous_text=False,
         )
         parts = [Segment(s.start, s.end, s.text.strip()) for s in segments]

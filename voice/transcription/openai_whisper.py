@@ -6,10 +6,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
-from voice.exceptions import TranscriptionUnavailable
 from voice.transcription.base import Segment, Transcript, TranscriptionEngine
+from voice.transcription.errors import TranscriptionError
 from voice.transcription.weights import BUNDLED, openai_checkpoint
 
 
@@ -20,25 +19,25 @@ class OpenAIWhisperEngine(TranscriptionEngine):
         import torch
         import whisper
 
-        torch.set_num_threads(settings.WHISPER_THREADS)
+        torch.set_num_threads(self.config.threads)
         if self.model_name in BUNDLED:
-            source = str(openai_checkpoint(self.model_name))
+            source = str(openai_checkpoint(self.model_name, self.config.cache_dir))
         elif Path(self.model_name).is_file():
             source = self.model_name
         else:
             # An official name loads only if its checkpoint is already in the cache: openai-whisper would
             # download it otherwise, and nothing is downloaded at run time.
             url = whisper._MODELS.get(self.model_name, "")
-            if not url or not (settings.WHISPER_CACHE_DIR / Path(url).name).is_file():
-                raise TranscriptionUnavailable(
+            if not url or not (self.config.cache_dir / Path(url).name).is_file():
+                raise TranscriptionError(
                     f"The Whisper model '{self.model_name}' is not installed on this server.",
-                    detail=f"no checkpoint for it in {settings.WHISPER_CACHE_DIR}",
+                    detail=f"no checkpoint for it in {self.config.cache_dir}",
                 )
             source = self.model_name
         try:
-            model = whisper.load_model(source, device="cpu", download_root=str(settings.WHISPER_CACHE_DIR))
+            model = whisper.load_model(source, device="cpu", download_root=str(self.config.cache_dir))
         except Exception as error:
-            raise TranscriptionUnavailable(
+            raise TranscriptionError(
                 f"The Whisper model '{self.model_name}' could not be loaded.", detail=repr(error)
             ) from error
         if self.model_name in BUNDLED:
@@ -47,7 +46,7 @@ class OpenAIWhisperEngine(TranscriptionEngine):
         return model
 
     def _transcribe(self, samples: np.ndarray, language: str | None) -> Transcript:
-        beam = settings.WHISPER_BEAM_SIZE
+        beam = self.config.beam_size
         result = self._model.transcribe(
             samples,
             language=language,

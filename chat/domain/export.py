@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable
 from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 
-from chat import extensions
+from chat.domain import extensions
+from chat.domain.serializers import iso, message_to_dict
 from chat.models import ChatInstance, Feedback, Message
-from chat.serializers import iso, message_to_dict
 
 
 def export_queryset(chats: QuerySet[ChatInstance]) -> QuerySet[ChatInstance]:
@@ -93,6 +94,15 @@ def chats_to_markdown(chats: Iterable[ChatInstance], base_url: str = "") -> str:
                 extra.append(f"flagged: {message.get_flag_display()}")
             lines.append(f"**{who}** ({', '.join(extra)}):")
             lines.append("")
+            for call in message.tool_calls or ():
+                outcome = "ok" if call.get("ok") else "failed"
+                arguments = json.dumps(call.get("arguments"), ensure_ascii=False)
+                result = " ".join(str(call.get("content", "")).split())
+                result = result if len(result) <= 300 else result[:299] + "…"
+                lines.append(
+                    f"> Tool `{call.get('name')}` ({outcome}, {call.get('durationMs', 0)} ms): `{arguments}` → {result}"
+                )
+                lines.append("")
             lines.append(message.reviewed_content or "_(empty)_")
             if message.corrected_content:
                 lines.append("")

@@ -2,7 +2,7 @@
 
 ``run_turn`` calls the LLM and yields events; ``TurnStream`` runs it in a task of its own so that a stop
 request, a client disconnect and a heartbeat timer can all act on it; every output format reads a
-``TurnStream`` (see ``chat.sse`` and ``collect_turn``).
+``TurnStream`` (see ``chat.http.sse`` and ``collect_turn``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,6 @@ from __future__ import annotations
 import asyncio
 import functools
 import logging
-import os
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from dataclasses import dataclass, field
@@ -18,9 +17,19 @@ from typing import Any, cast
 
 from django.conf import settings
 
-from chat import runtime
-from chat.db import run_db
-from chat.events import (
+from chat.domain.db import run_db
+from chat.domain.serializers import message_to_dict
+from chat.domain.services import TurnBegun, message_finish, message_refresh_final, messages_interrupt_orphans
+from chat.llm.base import LLMRequest, ToolCallAssembler, Usage
+from chat.llm.errors import LLMError
+from chat.models import Message
+from chat.realtime import get_backend
+from chat.realtime.base import TurnRef
+from chat.realtime.publish import TurnPublisher
+from chat.tools.base import ToolContext
+from chat.tools.mcp import McpServerConfig
+from chat.turns import runtime, tooling, upstream
+from chat.turns.events import (
     HEARTBEAT,
     AgentResponse,
     Error,
@@ -31,17 +40,9 @@ from chat.events import (
     StreamStart,
     Thinking,
     Token,
+    ToolCallDelta,
     logged,
 )
-from chat.exceptions import LLMError
-from chat.llm import get_provider
-from chat.llm.base import LLMRequest, Usage
-from chat.models import ChatModel, Message, api_key_env_allowed
-from chat.realtime import get_backend
-from chat.realtime.base import TurnRef
-from chat.realtime.publish import TurnPublisher
-from chat.serializers import message_to_dict
-from chat.services import TurnBegun, message_finish, message_refresh_final, messages_interrupt_orphans
 
 logger = logging.getLogger(__name__)
 
@@ -55,14 +56,20 @@ class TurnOptions:
     stop: list[str] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
     # Stateless /v1 requests bring their own message list instead of the stored history.
-    messages: list[dict[str, str]] | None = None
+    messages: list[dict[str, Any]] | None = None
+    # A /v1 client's own tools: passed to the model, whose calls go back to the client; none run here.
+    client_tools: list[dict[str, Any]] | None = None
+    tool_choice: str | dict[str, Any] | None = None
+    parallel_tool_calls: bool | None = None
+    # Whether the chat model's own tools (built-in and MCP) are offered and run on the server.
+    server_tools: bool = True
 
 
 def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
     """The upstream request: system prompt, prior complete messages, then the new user message."""
     chat_model = begun.chat_model
     if options.messages is not None:
-        messages = options.messages
+        messages = list(options.messages)
     else:
         messages = [{"role": "system", "content": chat_model.system_prompt}] if chat_model.system_prompt else []
         messages += begun.history
@@ -73,24 +80,12 @@ def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
         temperature=options.temperature if options.temperature is not None else chat_model.temperature,
         max_tokens=options.max_tokens if options.max_tokens is not None else chat_model.max_tokens,
         stop=options.stop,
-        api_key=_api_key(chat_model),
+        api_key=upstream.api_key(chat_model),
         extra=options.extra,
+        tools=options.client_tools,
+        tool_choice=options.tool_choice,
+        parallel_tool_calls=options.parallel_tool_calls,
     )
-
-
-def _api_key(chat_model: ChatModel) -> str:
-    """The model's API key, from the environment variable it names, if that variable may be sent upstream
-    (a row saved before the rule, or edited around the admin, is refused rather than obeyed)."""
-    name = chat_model.api_key_env
-    if not name:
-        return ""
-    if not api_key_env_allowed(name):
-        raise LLMError(
-            "This model's API key setting is not allowed on this server; an admin must correct the model.",
-            code="api_key_env_refused",
-            detail=f"api_key_env={name!r} is outside LLM_KEY_ENV_PREFIX / LLM_KEY_ENV_ALLOWED",
-        )
-    return os.environ.get(name, "")
 
 
 @dataclass(slots=True)
@@ -102,6 +97,24 @@ class _Outcome:
     ttft_ms: int | None = None
     error: LLMError | None = None
     status: str = Message.Status.COMPLETE
+    tools: tooling.ToolRound = field(default_factory=tooling.ToolRound)
+
+    def add_usage(self, usage: Usage) -> None:
+        """Usage summed over the turn's model calls (one per tool round)."""
+        if self.usage is None:
+            self.usage = usage
+        else:
+            self.usage = Usage(
+                (self.usage.prompt_tokens or 0) + (usage.prompt_tokens or 0),
+                (self.usage.completion_tokens or 0) + (usage.completion_tokens or 0),
+            )
+
+
+async def _toolset(begun: TurnBegun, options: TurnOptions) -> tooling.Toolset:
+    if not options.server_tools or options.client_tools is not None:
+        return tooling.Toolset()
+    servers = [McpServerConfig.from_model(server) for server in begun.tool_servers]
+    return await tooling.toolset_for(list(begun.chat_model.tools or ()), servers)
 
 
 async def run_turn(
@@ -113,7 +126,12 @@ async def run_turn(
     publisher: TurnPublisher | None,
     prelude: Iterable[Event] = (),
 ) -> AsyncIterator[Event]:
-    """The events of one turn, from ``stream_start`` to ``stream_end``. The reply is always saved."""
+    """The events of one turn, from ``stream_start`` to ``stream_end``. The reply is always saved.
+
+    With tools, a turn is a loop: the model may call tools; they run here and their results go back to it;
+    it is called again, up to ``CHAT_MAX_TOOL_STEPS`` rounds, and after the last one it answers without
+    tools. A /v1 client's own tools are not run: the calls are streamed back and the turn ends.
+    """
     reply, chat_id = begun.assistant_message, begun.chat.public_id
     for event in prelude:
         yield event
@@ -124,21 +142,60 @@ async def run_turn(
     outcome = _Outcome()
     try:
         control.cancellable = True
-        async for chunk in get_provider(begun.chat_model).stream(build_request(begun, options)):
-            if chunk.content:
-                if outcome.ttft_ms is None:
-                    outcome.ttft_ms = int((time.monotonic() - started) * 1000)
-                outcome.parts.append(chunk.content)
-                yield Token(chunk.content)
-            if chunk.reasoning:
-                outcome.thinking.append(chunk.reasoning)
-                yield Thinking(chunk.reasoning)
-            if chunk.status:
-                yield Status(chunk.status, state="queued")
-            if chunk.finish_reason:
-                outcome.finish_reason = chunk.finish_reason
-            if chunk.usage:
-                outcome.usage = chunk.usage
+        request = build_request(begun, options)
+        toolset = await _toolset(begun, options)
+        if toolset:
+            request.tools = toolset.as_openai()
+        context = ToolContext(begun.chat.owner_id if begun.persist else None, chat_id)
+        provider = upstream.provider_for(begun.chat_model)
+        step = 0
+        while True:
+            calls = ToolCallAssembler()
+            round_text: list[str] = []
+            async for chunk in provider.stream(request):
+                if chunk.content:
+                    if outcome.ttft_ms is None:
+                        outcome.ttft_ms = int((time.monotonic() - started) * 1000)
+                    outcome.parts.append(chunk.content)
+                    round_text.append(chunk.content)
+                    yield Token(chunk.content)
+                if chunk.reasoning:
+                    outcome.thinking.append(chunk.reasoning)
+                    yield Thinking(chunk.reasoning)
+                if chunk.status:
+                    yield Status(chunk.status, state="queued")
+                if chunk.tool_calls:
+                    calls.feed(chunk.tool_calls)
+                    if options.client_tools is not None:
+                        for delta in chunk.tool_calls:
+                            yield ToolCallDelta(delta.index, delta.id, delta.name, delta.arguments)
+                if chunk.finish_reason:
+                    outcome.finish_reason = chunk.finish_reason
+                if chunk.usage:
+                    outcome.add_usage(chunk.usage)
+            if not calls or not toolset or options.client_tools is not None:
+                break
+            # The model called tools: run them, give it the results, and call it again.
+            step += 1
+            round_calls = calls.calls(f"call_{reply.public_id}_{step}")
+            request.messages.append(
+                {
+                    "role": "assistant",
+                    "content": "".join(round_text),
+                    "tool_calls": [c.as_openai() for c in round_calls],
+                }
+            )
+            async for event in tooling.run_calls(round_calls, toolset, context, outcome.tools, step):
+                yield event
+            request.messages += outcome.tools.messages
+            if outcome.tools.clarification is not None:
+                question = outcome.tools.clarification.question
+                outcome.parts.append(("\n\n" if outcome.parts else "") + question)
+                outcome.finish_reason = "clarification"
+                break
+            if step >= settings.CHAT_MAX_TOOL_STEPS:
+                request.tools = None  # the last round: the model answers with what it has
+            outcome.finish_reason = None
     except LLMError as error:
         outcome.error, outcome.status = error, Message.Status.ERROR
         logger.warning("Turn %s failed: %s (%s)", reply.public_id, error.code, error.detail)
@@ -189,6 +246,7 @@ async def _finish(
         duration_ms=int((time.monotonic() - started) * 1000),
         error_code=error.code if error else "",
         error_detail=f"{error.message}\n{error.detail}".strip() if error else "",
+        tool_calls=outcome.tools.records,
     )
     message = await run_db(finish) if begun.persist else finish()
     saved = message_to_dict(message)

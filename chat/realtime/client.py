@@ -11,7 +11,7 @@ from django.conf import settings
 
 from chat.loops import for_running_loop
 
-_clients: dict = {}
+_clients: dict[Any, Any] = {}
 
 
 def client_options() -> dict[str, Any]:

@@ -22,9 +22,9 @@ from chat.exceptions import (
     PermissionDenied,
     RateLimited,
 )
-from chat.ratelimit import acquire_stream, check_turn_rate, subjects
+from chat.http.ratelimit import acquire_stream, check_turn_rate, subjects
 from chat.realtime import get_backend
-from chat.shutdown import draining
+from chat.turns.shutdown import draining
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 

@@ -13,7 +13,7 @@ def shared_cache() -> BaseCache:
     """The default cache, one client per process.
 
     ``django.core.cache.cache`` keeps a client per thread and async context. Work run on a database thread
-    with a copy of the request's context (``chat.db.run_db``) got a new client on every call: with Redis,
+    with a copy of the request's context (``chat.domain.db.run_db``) got a new client on every call: with Redis,
     a new connection pool and a new connection for every API request. The two backends this project
     configures (Redis, local memory) are safe to share between threads.
     """

@@ -7,6 +7,7 @@ database. Without one, requests are stateless, as with OpenAI (unless OPENAI_API
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,22 +16,32 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
-from chat.api import View, admit_turn, bearer_token, endpoint, parse_json, refuse_nul, token_user, with_error_headers
-from chat.db import run_db
-from chat.events import Error
-from chat.exceptions import BadRequest, ChatError, NotAuthenticated, llm_error_status
-from chat.models import ChatModel
-from chat.openai_format import ChunkRenderer, completion, error_body
-from chat.selectors import chat_model_get, chat_model_list
-from chat.services import (
+from chat.domain.db import run_db
+from chat.domain.selectors import chat_model_get, chat_model_list
+from chat.domain.services import (
     TurnBegun,
     chat_for_session,
     chat_from_messages,
     turn_begin,
     turn_ephemeral,
 )
-from chat.turn import TurnOptions, start_turn
-from chat.views import sse_response
+from chat.exceptions import BadRequest, ChatError, NotAuthenticated
+from chat.http.api import (
+    View,
+    admit_turn,
+    bearer_token,
+    endpoint,
+    parse_json,
+    refuse_nul,
+    token_user,
+    with_error_headers,
+)
+from chat.http.openai_format import ChunkRenderer, completion, error_body
+from chat.http.views import sse_response
+from chat.models import ChatModel
+from chat.turns.events import Error
+from chat.turns.run import TurnOptions, start_turn
+from chat.turns.upstream import error_status
 
 
 def openai_error_response(error: ChatError) -> JsonResponse:
@@ -80,8 +91,8 @@ async def model_detail_view(request: HttpRequest, model_id: str) -> JsonResponse
 
 
 UNSUPPORTED = {
-    "tools": "Tool calls are not supported by this server.",
-    "functions": "Function calls are not supported by this server.",
+    "functions": "The legacy 'functions' parameter is not supported; send 'tools' instead.",
+    "function_call": "The legacy 'function_call' parameter is not supported; send 'tool_choice' instead.",
     "logprobs": "logprobs are not supported by this server.",
     "audio": "Audio output is not supported by this server.",
 }
@@ -90,7 +101,7 @@ UNSUPPORTED = {
 @dataclass
 class CompletionRequest:
     model: str
-    messages: list[dict[str, str]]
+    messages: list[dict[str, Any]]
     stream: bool = False
     include_usage: bool = False
     session_id: str | None = None
@@ -119,20 +130,47 @@ def _text(content: Any, index: int) -> str:
                      code="invalid_value")  # fmt: skip
 
 
-def _messages(raw: Any) -> list[dict[str, str]]:
+def _tool_calls(raw: Any, index: int) -> list[dict[str, Any]]:
+    """An assistant message's ``tool_calls``, as a client sends them back with the results."""
+    where = f"messages[{index}].tool_calls"
+    if not isinstance(raw, list) or not raw:
+        raise BadRequest(f"{where} must be a non-empty array.", code="invalid_value")
+    calls = []
+    for n, call in enumerate(raw):
+        function = call.get("function") if isinstance(call, dict) else None
+        if (
+            not isinstance(function, dict)
+            or not isinstance(call.get("id"), str)
+            or not isinstance(function.get("name"), str)
+            or not isinstance(function.get("arguments", ""), str)
+        ):
+            raise BadRequest(f"{where}[{n}] must have an 'id' and a 'function' with a 'name' and 'arguments' "
+                             "(a JSON string).", code="invalid_value")  # fmt: skip
+        calls.append({"id": call["id"], "type": "function",
+                      "function": {"name": function["name"], "arguments": function.get("arguments", "")}})  # fmt: skip
+    return calls
+
+
+def _messages(raw: Any, *, tools: bool) -> list[dict[str, Any]]:
     """The conversation a request brings, within the same limits as every other door: each message's
-    length (CHAT_MAX_MESSAGE_CHARS), their number and their total size."""
+    length (CHAT_MAX_MESSAGE_CHARS), their number and their total size. With ``tools``, assistant
+    messages may carry ``tool_calls`` and the results come back as ``role: "tool"`` messages."""
     if not isinstance(raw, list) or not raw:
         raise BadRequest("'messages' must be a non-empty array.", code="invalid_value")
     if len(raw) > settings.CHAT_MAX_REQUEST_MESSAGES:
         raise BadRequest(f"Too many messages ({len(raw):,}; the limit is {settings.CHAT_MAX_REQUEST_MESSAGES:,}).",
                          code="invalid_value")  # fmt: skip
-    messages, total = [], 0
+    roles = {"system", "developer", "user", "assistant"} | ({"tool"} if tools else set())
+    messages: list[dict[str, Any]] = []
+    total = 0
     for index, item in enumerate(raw):
         role = item.get("role") if isinstance(item, dict) else None
-        if role not in {"system", "developer", "user", "assistant"}:
-            raise BadRequest(f"messages[{index}].role must be system, user or assistant.", code="invalid_value")
-        content = _text(item.get("content"), index)
+        if role not in roles:
+            allowed = "system, user, assistant or tool" if tools else "system, user or assistant"
+            raise BadRequest(f"messages[{index}].role must be {allowed}.", code="invalid_value")
+        calls = item.get("tool_calls") if role == "assistant" and tools else None
+        raw_content = item.get("content")
+        content = "" if raw_content is None and calls else _text(raw_content, index)
         if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
             raise BadRequest(f"messages[{index}].content is too long ({len(content):,} characters; the limit is "
                              f"{settings.CHAT_MAX_MESSAGE_CHARS:,}).", code="invalid_value")  # fmt: skip
@@ -140,12 +178,57 @@ def _messages(raw: Any) -> list[dict[str, str]]:
         if total > settings.CHAT_MAX_REQUEST_CHARS:
             raise BadRequest(f"The messages are too long together (the limit is {settings.CHAT_MAX_REQUEST_CHARS:,} "
                              "characters).", code="invalid_value")  # fmt: skip
-        messages.append({"role": "system" if role == "developer" else role, "content": content})
-    if messages[-1]["role"] != "user":
-        raise BadRequest("The last message must be from the user.", code="invalid_value")
-    if not messages[-1]["content"].strip():
+        message: dict[str, Any] = {"role": "system" if role == "developer" else role, "content": content}
+        if calls:
+            message["tool_calls"] = _tool_calls(calls, index)
+        if role == "tool":
+            call_id = item.get("tool_call_id")
+            if not isinstance(call_id, str) or not call_id:
+                raise BadRequest(f"messages[{index}].tool_call_id is required.", code="invalid_value")
+            message["tool_call_id"] = call_id
+        messages.append(message)
+    last = messages[-1]
+    if last["role"] not in ("user", "tool"):
+        raise BadRequest("The last message must be from the user" + (" or a tool." if tools else "."),
+                         code="invalid_value")  # fmt: skip
+    if last["role"] == "user" and not last["content"].strip():
         raise BadRequest("The last user message is empty.", code="invalid_value")
     return messages
+
+
+_FUNCTION_NAME = re.compile(r"^[a-zA-Z0-9_-]{1,64}$")
+
+
+def _client_tools(body: dict[str, Any]) -> list[dict[str, Any]] | None:
+    tools = body.get("tools")
+    if tools is None:
+        return None
+    if not isinstance(tools, list) or not 0 < len(tools) <= 128:
+        raise BadRequest("'tools' must be a non-empty array of at most 128 tools.", code="invalid_value")
+    for index, tool in enumerate(tools):
+        function = tool.get("function") if isinstance(tool, dict) else None
+        if (
+            not isinstance(function, dict)
+            or tool.get("type") != "function"
+            or not isinstance(function.get("name"), str)
+            or not _FUNCTION_NAME.match(function["name"])
+            or not isinstance(function.get("parameters", {}), dict)
+        ):
+            raise BadRequest(f"tools[{index}] must be {{\"type\": \"function\", \"function\": {{\"name\": ..., "
+                             "\"parameters\": {...}}} with a name of letters, digits, _ or -.",
+                             code="invalid_value")  # fmt: skip
+    return tools
+
+
+def _tool_choice(body: dict[str, Any]) -> str | dict[str, Any] | None:
+    choice = body.get("tool_choice")
+    if choice is None or choice in ("none", "auto", "required"):
+        return choice
+    function = choice.get("function") if isinstance(choice, dict) else None
+    if isinstance(function, dict) and isinstance(function.get("name"), str):
+        return {"type": "function", "function": {"name": function["name"]}}
+    raise BadRequest("'tool_choice' must be 'none', 'auto', 'required' or {\"type\": \"function\", "
+                     "\"function\": {\"name\": ...}}.", code="invalid_value")  # fmt: skip
 
 
 def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
@@ -182,14 +265,31 @@ def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
     if session_id is not None:
         _no_nul(session_id, "session_id")
     stream_options = body.get("stream_options") or {}
+    tools = _client_tools(body)
+    if tools is not None and session_id is not None:
+        raise BadRequest("A request with its own 'tools' is stateless: send the whole conversation in 'messages' "
+                         "and leave out 'session_id'.", code="invalid_value")  # fmt: skip
+    if tools is None and (body.get("tool_choice") is not None or body.get("parallel_tool_calls") is not None):
+        raise BadRequest("'tool_choice' and 'parallel_tool_calls' need 'tools'.", code="invalid_value")
+    parallel = body.get("parallel_tool_calls")
+    if parallel is not None and not isinstance(parallel, bool):
+        raise BadRequest("'parallel_tool_calls' must be true or false.", code="invalid_value")
     return CompletionRequest(
         model=model,
-        messages=_messages(body.get("messages")),
+        messages=_messages(body.get("messages"), tools=tools is not None),
         stream=body.get("stream") is True,
         include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
         session_id=session_id,
         options=TurnOptions(
-            temperature=_number(body, "temperature", 0, 2), max_tokens=max_tokens, stop=stop, extra=extra
+            temperature=_number(body, "temperature", 0, 2),
+            max_tokens=max_tokens,
+            stop=stop,
+            extra=extra,
+            client_tools=tools,
+            tool_choice=_tool_choice(body) if tools is not None else None,
+            parallel_tool_calls=parallel,
+            # The chat model's own tools run only in a stored conversation (session_id).
+            server_tools=session_id is not None,
         ),
     )
 
@@ -197,7 +297,11 @@ def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
 def _begin(user, parsed: CompletionRequest) -> tuple[TurnBegun, dict[str, Any]]:
     """The turn to run: in a conversation, stateless, or stateless but logged, as configured."""
     chat_model = chat_model_get(model_id=parsed.model)
-    content = parsed.messages[-1]["content"]
+    content = next((m["content"] for m in reversed(parsed.messages) if m["role"] == "user"), "")
+    if parsed.options.client_tools is not None:
+        # A client running its own tools sends the whole conversation each time: nothing is stored.
+        parsed.options.messages = parsed.messages
+        return turn_ephemeral(chat_model=chat_model, content=content), {}
     if parsed.session_id:
         chat = chat_for_session(user=user, session_id=parsed.session_id, chat_model=chat_model)
         begun = turn_begin(user=user, chat_id=chat.public_id, model_id=chat_model.public_id, content=content)
@@ -226,6 +330,6 @@ async def chat_completions_view(request: HttpRequest) -> HttpResponse:
     events = await turn.collect()
     failure = next((e for e in events if isinstance(e, Error)), None)
     if failure is not None:
-        status = llm_error_status(failure.code)
+        status = error_status(failure.code)
         return JsonResponse(error_body(failure.message, failure.code, status), status=status)
     return JsonResponse(completion(events, completion_id, parsed.model, extra))

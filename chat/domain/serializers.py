@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from chat import extensions
+from chat.domain import extensions
+from chat.domain.markdown import render_markdown
 from chat.llm.base import Usage
-from chat.markdown import render_markdown
 from chat.models import ChatInstance, ChatModel, Message
 
 
@@ -23,6 +23,32 @@ def _feedback(message: Message) -> str | None:
     for feedback in prefetched:
         if feedback.user_id == message.chat.owner_id:
             return "up" if feedback.rating == 1 else "down"
+    return None
+
+
+def _tool_call(call: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": call.get("id"),
+        "name": call.get("name"),
+        "arguments": call.get("arguments"),
+        "label": call.get("label", ""),
+        "ok": call.get("ok", False),
+        "content": call.get("content", ""),
+        "durationMs": call.get("durationMs", 0),
+        "step": call.get("step", 1),
+        "source": call.get("source", ""),
+    }
+
+
+def _clarification(message: Message) -> dict[str, Any] | None:
+    """The question a reply asked with ``ask_user``, and its options, for the UI's buttons."""
+    if message.finish_reason != "clarification":
+        return None
+    for call in reversed(message.tool_calls or ()):
+        if call.get("name") == "ask_user" and isinstance(call.get("arguments"), dict):
+            arguments = call["arguments"]
+            options = [str(o) for o in arguments.get("options") or () if str(o).strip()]
+            return {"question": str(arguments.get("question", "")), "options": options}
     return None
 
 
@@ -49,6 +75,8 @@ def message_to_dict(message: Message) -> dict[str, Any]:
             else None
         ),
         "clientMessageId": message.client_message_id,
+        "toolCalls": [_tool_call(call) for call in message.tool_calls or () if call.get("name") != "ask_user"],
+        "clarification": _clarification(message),
         **extensions.message_fields(message),
         "feedback": _feedback(message),
         "createdAt": iso(message.created_at),

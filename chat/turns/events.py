@@ -93,6 +93,92 @@ class Token(Event):
 
 
 @dataclass(slots=True)
+class ToolStart(Event):
+    """The server begins running a tool the model called. ``label`` is the line a person reads."""
+
+    type: ClassVar[str] = "tool_start"
+    tool_call_id: str
+    name: str
+    arguments: Any  # the parsed arguments, or the model's text when it is not valid JSON
+    label: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "toolCallId": self.tool_call_id,
+            "name": self.name,
+            "arguments": self.arguments,
+            "label": self.label,
+        }
+
+
+@dataclass(slots=True)
+class ToolResult(Event):
+    """A tool call finished. ``content`` is shortened for display; the model got the whole (capped) result."""
+
+    type: ClassVar[str] = "tool_result"
+    tool_call_id: str
+    name: str
+    ok: bool
+    content: str
+    duration_ms: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "toolCallId": self.tool_call_id,
+            "name": self.name,
+            "ok": self.ok,
+            "content": self.content,
+            "durationMs": self.duration_ms,
+        }
+
+
+@dataclass(slots=True)
+class ExecutionProgress(Event):
+    """How many of the turn's tool calls are done, when it runs more than one."""
+
+    type: ClassVar[str] = "execution_progress"
+    completed_steps: int
+    total_steps: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "completedSteps": self.completed_steps, "totalSteps": self.total_steps}
+
+
+@dataclass(slots=True)
+class ClarificationNeeded(Event):
+    """The model asks the person a question (the ``ask_user`` tool); the turn ends with it."""
+
+    type: ClassVar[str] = "clarification_needed"
+    question: str
+    options: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"type": self.type, "question": self.question, "options": self.options}
+
+
+@dataclass(slots=True)
+class ToolCallDelta(Event):
+    """A piece of a tool call for the client to run (``/v1`` requests that bring their own ``tools``)."""
+
+    type: ClassVar[str] = "tool_call_delta"
+    index: int
+    tool_call_id: str | None
+    name: str | None
+    arguments: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "index": self.index,
+            "toolCallId": self.tool_call_id,
+            "name": self.name,
+            "arguments": self.arguments,
+        }
+
+
+@dataclass(slots=True)
 class AgentResponse(Event):
     type: ClassVar[str] = "agent_response"
     message_id: str

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import functools
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -12,11 +13,11 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chat import extensions
-from chat.cache import shared_cache
+from chat.domain import extensions
+from chat.domain.cache import shared_cache
+from chat.domain.selectors import chat_for_turn, chat_get, chat_model_get, history_for, last_seq
 from chat.exceptions import Busy, NotFound
-from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, Message, hash_token
-from chat.selectors import chat_for_turn, chat_get, chat_model_get, history_for, last_seq
+from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, McpServer, Message, hash_token
 
 
 def title_from(content: str, limit: int = 60) -> str:
@@ -89,10 +90,12 @@ class TurnBegun:
     chat_model: ChatModel
     user_message: Message
     assistant_message: Message
-    history: list[dict[str, str]]  # the prior messages the model sees: {"role", "content"}
+    history: list[dict[str, Any]]  # the prior messages the model sees, in OpenAI's shape
     replay: bool = False
     # False for stateless API requests: the same turn runs, but nothing is written or pushed.
     persist: bool = True
+    # The active MCP servers whose tools the chat model may call (read with the turn's other rows).
+    tool_servers: list[McpServer] = field(default_factory=list)
 
 
 def turn_find_replay(chat: ChatInstance, chat_model: ChatModel, client_message_id: str) -> TurnBegun | None:
@@ -123,9 +126,10 @@ def turn_begin(
 
     ``model_id`` None means the chat's own model. Raises ``NotFound`` for an unknown chat or model and
     ``Busy`` while the chat is still answering.
-    Every turn starts here, so it is kept to five statements in one transaction: lock the chat (with its
+    Every turn starts here, so it is kept to six statements in one transaction: lock the chat (with its
     model, usually the one asked for), read the last ``seq``, insert both messages, touch the chat, read the
-    history. A reply still streaming is refused by the one-streaming-reply-per-chat constraint.
+    history and the model's MCP servers. A reply still streaming is refused by the
+    one-streaming-reply-per-chat constraint.
     """
     try:
         with transaction.atomic():
@@ -186,7 +190,8 @@ def _insert_turn(
             [connection.ops.adapt_datetimefield_value(now), chat_model.pk, chat.title, chat.pk],
         )
     history = history_for(chat=chat, before_seq=user_message.seq, limit=settings.CHAT_HISTORY_LIMIT)
-    return TurnBegun(chat, chat_model, user_message, assistant, history)
+    servers = list(McpServer.objects.filter(chat_models=chat_model, is_active=True))
+    return TurnBegun(chat, chat_model, user_message, assistant, history, tool_servers=servers)
 
 
 @functools.cache
@@ -222,8 +227,11 @@ def _insert_messages(messages: list[Message]) -> None:
 # What the end of a turn writes: the reply's content, outcome, usage and timings.
 FINAL_FIELDS = [
     "content", "reasoning", "status", "finish_reason", "error_code", "error_detail",
-    "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "completed_at",
+    "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "completed_at", "tool_calls",
 ]  # fmt: skip
+
+
+_TOOL_CALLS = Message._meta.get_field("tool_calls")
 
 
 @functools.cache
@@ -245,9 +253,11 @@ def message_finish(
     duration_ms: int | None = None,
     error_code: str = "",
     error_detail: str = "",
+    tool_calls: list[dict[str, Any]] | None = None,
 ) -> Message:
-    """Write the final state of a reply: one UPDATE, whatever the number of tokens."""
+    """Write the final state of a reply: one UPDATE, whatever the number of tokens or tool calls."""
     message.content, message.reasoning, message.status = content, reasoning, status
+    message.tool_calls = tool_calls or []
     message.finish_reason, message.error_code, message.error_detail = finish_reason, error_code, error_detail
     message.prompt_tokens, message.completion_tokens = prompt_tokens, completion_tokens
     message.ttft_ms, message.duration_ms = ttft_ms, duration_ms
@@ -258,6 +268,7 @@ def message_finish(
     # Plain SQL: it runs once per turn and the ORM's UPDATE cost several times more to build.
     values = [getattr(message, name) for name in FINAL_FIELDS]
     values[FINAL_FIELDS.index("completed_at")] = connection.ops.adapt_datetimefield_value(message.completed_at)
+    values[FINAL_FIELDS.index("tool_calls")] = _TOOL_CALLS.get_db_prep_save(message.tool_calls, connection)
     with connection.cursor() as cursor:
         cursor.execute(_finish_sql(), [*values, message.pk, Message.Status.STREAMING])
         updated = cursor.rowcount

@@ -8,14 +8,13 @@ from urllib.parse import parse_qs
 from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
-from chat import broadcast
+from chat.domain.selectors import chat_get, message_list
+from chat.domain.serializers import message_to_dict
 from chat.exceptions import NotFound
 from chat.models import Message
-from chat.realtime import get_backend
+from chat.realtime import broadcast, get_backend
 from chat.realtime.base import TurnRef
 from chat.realtime.frames import encode_frames
-from chat.selectors import chat_get, message_list
-from chat.serializers import message_to_dict
 from config.compat.consumers import DispatchWithoutThreadHop
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+import json
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -10,7 +11,7 @@ from django.db import connection
 from django.db.models import Q, QuerySet
 from django.db.models.expressions import Col
 
-from chat import extensions
+from chat.domain import extensions
 from chat.exceptions import NotFound
 from chat.models import ChatInstance, ChatModel, Message
 
@@ -112,17 +113,40 @@ def last_seq(*, chat: ChatInstance) -> int:
         return cursor.fetchone()[0] or 0
 
 
-def history_for(*, chat: ChatInstance, before_seq: int, limit: int) -> list[dict[str, str]]:
-    """The last ``limit`` complete messages before ``before_seq``, oldest first: what the LLM sees.
+def history_for(*, chat: ChatInstance, before_seq: int, limit: int) -> list[dict[str, Any]]:
+    """The last ``limit`` complete messages before ``before_seq``, oldest first: what the LLM sees, in
+    OpenAI's shape (a reply that called tools brings its calls and their results before its text).
 
     Plain SQL and plain dicts: it runs on every turn, and building model instances for a long history
     cost more than the query.
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            f"SELECT role, content FROM {Message._meta.db_table} WHERE chat_id = %s AND seq < %s AND status = %s "
-            "ORDER BY seq DESC LIMIT %s",
+            f"SELECT role, content, tool_calls FROM {Message._meta.db_table} WHERE chat_id = %s AND seq < %s "
+            "AND status = %s ORDER BY seq DESC LIMIT %s",
             [chat.pk, before_seq, Message.Status.COMPLETE, limit],
         )
         rows = cursor.fetchall()
-    return [{"role": role, "content": content} for role, content in reversed(rows)]
+    history: list[dict[str, Any]] = []
+    for role, content, tool_calls in reversed(rows):
+        if tool_calls and tool_calls not in ("[]", []):
+            history += tool_messages(json.loads(tool_calls) if isinstance(tool_calls, str) else tool_calls)
+        history.append({"role": role, "content": content})
+    return history
+
+
+def tool_messages(tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A reply's stored tool calls as the model saw them: per step, the assistant's calls, then the results."""
+    out: list[dict[str, Any]] = []
+    for step in sorted({call.get("step", 0) for call in tool_calls}):
+        calls = [call for call in tool_calls if call.get("step", 0) == step]
+        out.append({
+            "role": "assistant",
+            "content": "",
+            "tool_calls": [
+                {"id": c["id"], "type": "function", "function": {"name": c["name"], "arguments": c["argumentsText"]}}
+                for c in calls
+            ],
+        })  # fmt: skip
+        out += [{"role": "tool", "tool_call_id": c["id"], "content": c.get("content", "")} for c in calls]
+    return out

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass, field
+from typing import Any
 
 
 @dataclass(eq=False)
@@ -12,7 +13,7 @@ class TurnControl:
 
     chat_id: str
     message_id: str
-    task: asyncio.Task | None = None
+    task: asyncio.Task[Any] | None = None
     stop_requested: bool = False
     # True only while the turn waits on the model, the one place where cancelling it is safe.
     cancellable: bool = False

@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from chat.http.ratelimit import login_wait
 from chat.models import ChatInstance
-from chat.ratelimit import login_wait
 
 # The app's pages load only their own modules and styles: no inline script, nothing from elsewhere.
 CONTENT_SECURITY_POLICY = "; ".join([

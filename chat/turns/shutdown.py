@@ -1,6 +1,7 @@
 """Graceful shutdown: on SIGTERM, stop taking turns, let running replies finish, then let the server exit.
 
-The handler is installed on the server's event loop at its first request, in front of the server's own
+The handler is installed on the server's event loop at its first request (which also starts the reaper and
+reads the MCP servers' tool lists), in front of the server's own
 SIGTERM handler (daphne's Twisted reactor, uvicorn), which it calls once the running turns are done or the
 grace period (SHUTDOWN_GRACE_SECONDS) is over. Replies still running then are stopped and saved as
 ``interrupted``, like a press of the stop button.
@@ -13,18 +14,19 @@ import logging
 import os
 import signal
 import threading
+from typing import Any
 
 from django.conf import settings
 
-from chat import runtime
+from chat.turns import runtime
 
 logger = logging.getLogger(__name__)
 
-_state: dict = {"installed": False, "draining": False}
+_state: dict[str, Any] = {"installed": False, "draining": False}
 
 
 def draining() -> bool:
-    return _state["draining"]
+    return bool(_state["draining"])
 
 
 def install(loop: asyncio.AbstractEventLoop) -> None:
@@ -36,11 +38,14 @@ def install(loop: asyncio.AbstractEventLoop) -> None:
         from chat.realtime import reaper
 
         _state["reaper"] = loop.create_task(reaper.run())
+    from chat.tools import mcp
+
+    _state["mcp"] = loop.create_task(mcp.refresh_all())  # read the MCP servers' tool lists now
     previous = signal.getsignal(signal.SIGTERM)
     loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(_drain(loop, previous)))
 
 
-async def _drain(loop: asyncio.AbstractEventLoop, previous) -> None:
+async def _drain(loop: asyncio.AbstractEventLoop, previous: Any) -> None:
     if _state["draining"]:
         return
     _state["draining"] = True
@@ -66,10 +71,10 @@ async def _drain(loop: asyncio.AbstractEventLoop, previous) -> None:
 class GracefulShutdown:
     """ASGI wrapper that installs the handler on the first request the server receives."""
 
-    def __init__(self, app):
+    def __init__(self, app: Any):
         self.app = app
 
-    async def __call__(self, scope, receive, send):
+    async def __call__(self, scope: dict[str, Any], receive: Any, send: Any) -> Any:
         if not _state["installed"]:
             install(asyncio.get_running_loop())
         return await self.app(scope, receive, send)

@@ -12,8 +12,8 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import re_path
 from django.utils.http import is_same_domain
 
-from chat.api import token_user
-from chat.consumers import ChatConsumer
+from chat.http.api import token_user
+from chat.realtime.consumers import ChatConsumer
 
 
 class TokenAuthMiddleware:

@@ -1,0 +1,1 @@
+"""The conversations themselves: writes (services), reads (selectors), their JSON shapes and exports."""

@@ -1,0 +1,83 @@
+"""Tools in the browser: the tool block during and after a turn, a question's options as buttons, search."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from chat.models import ChatModel
+from tests.e2e.test_chat_ui import send, signed_in_page, start_chat
+
+pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
+
+
+@pytest.fixture
+def model(transactional_db, llm):
+    return ChatModel.objects.create(
+        name="Tool test model", base_url=llm.base_url, upstream_model="m", tools=["calculator", "ask_user"]
+    )
+
+
+@pytest.fixture
+def page(browser, daphne_server, person, model):
+    context, page = signed_in_page(browser, daphne_server, bypass_csp=False)
+    violations = []
+    page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
+    yield page
+    context.close()
+    assert violations == []
+
+
+def tool_call(name, arguments):
+    return {"id": "call_1", "name": name, "arguments": json.dumps(arguments)}
+
+
+def test_a_tool_call_shows_as_a_block_that_opens_and_survives_a_reload(page, llm):
+    llm.script(tokens=[], tool_calls=[tool_call("calculator", {"expression": "6 * 7"})], delay=0.05)
+    llm.script(tokens=["The ", "answer ", "is ", "42."], delay=0.05)
+    start_chat(page)
+    send(page, "What is six times seven?")
+    page.wait_for_selector(".msg.assistant.complete")
+    block = page.locator(".msg.assistant .tool-call")
+    assert block.count() == 1
+    assert "calculator" in block.inner_text() and "✓" in block.inner_text()
+    block.locator("summary").click()
+    assert "6 * 7" in block.locator(".tool-args").inner_text()
+    assert "42" in block.locator(".tool-result").inner_text()
+    assert page.inner_text(".msg.assistant .body") == "The answer is 42."
+    page.reload()
+    page.wait_for_selector(".msg.assistant.complete .tool-call.ok")
+    assert "calculator" in page.inner_text(".msg.assistant .tool-call summary")
+
+
+def test_clicking_an_option_of_a_question_sends_it(page, llm):
+    question = {"question": "Which Paris?", "options": ["Paris, France", "Paris, Texas"]}
+    llm.script(tokens=[], tool_calls=[tool_call("ask_user", question)])
+    llm.script(tokens=["Sunny ", "in ", "France."])
+    start_chat(page)
+    send(page, "Weather in Paris?")
+    page.wait_for_selector(".msg.assistant .clarify button")
+    assert page.inner_text(".msg.assistant .body") == "Which Paris?"
+    assert page.locator(".clarify button").all_inner_texts() == ["Paris, France", "Paris, Texas"]
+    page.click(".clarify button[data-option='Paris, France']")
+    page.locator(".msg.assistant.complete").nth(1).wait_for()
+    users = page.locator(".msg.user .body").all_inner_texts()
+    assert users == ["Weather in Paris?", "Paris, France"]
+    assert page.locator(".clarify").count() == 0
+    assert llm.chat_requests[-1].body["messages"][-1] == {"role": "user", "content": "Paris, France"}
+
+
+def test_the_sidebar_search_finds_an_earlier_chat(page, llm):
+    llm.script(tokens=["Noted."])
+    start_chat(page)
+    send(page, "Remember the word zeppelin")
+    page.wait_for_selector(".msg.assistant.complete")
+    page.fill("#search", "zeppe")
+    page.wait_for_selector("#search-results:not([hidden]) a")
+    result = page.locator("#search-results a").first
+    assert "zeppelin" in result.inner_text() and result.locator("mark").inner_text().lower() == "zeppelin"
+    result.click()
+    page.wait_for_url("**/c/ci_*/**")
+    page.fill("#search", "")
+    page.wait_for_selector("#search-results", state="hidden")

@@ -1,0 +1,68 @@
+"""Where voice meets its speech engines: the settings choose an engine class and build its config, and an
+engine's errors become the API's errors (``voice.exceptions``).
+
+The engines (``voice.transcription``) stay free of settings, models and HTTP; this module joins them to the
+product, the way ``chat.turns.upstream`` does for the LLM providers.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+from django.conf import settings
+from django.utils.module_loading import import_string
+
+from voice.exceptions import TranscriptionUnavailable
+from voice.transcription.base import EngineConfig, TranscriptionEngine
+from voice.transcription.errors import TranscriptionError
+
+_engines: dict[tuple[str, str], TranscriptionEngine] = {}
+_lock = threading.Lock()
+
+# Names clients may send (OpenAI's "whisper-1" means our default engine).
+ALIASES = {"whisper-1": None, "default": None}
+
+
+def _resolved(model: str) -> str:
+    """One key per distinct model file: the spellings of one path share a loaded model."""
+    return str(Path(model).resolve()) if Path(model).exists() else model
+
+
+def get_engine(engine: str | None = None, model: str | None = None) -> TranscriptionEngine:
+    """The shared engine instance for an engine name and model (defaults from settings).
+
+    Only the models in ``WHISPER_MODELS`` load (the default one always), so what is held in memory is
+    bounded by that list, whatever clients ask for.
+    """
+    engine = engine or settings.WHISPER_ENGINE
+    model = model or settings.WHISPER_MODEL
+    try:
+        path = settings.TRANSCRIPTION_ENGINES[engine]
+    except KeyError:
+        raise TranscriptionUnavailable(
+            f"Unknown speech engine '{engine}'. Choose one of: {', '.join(settings.TRANSCRIPTION_ENGINES)}.",
+            status=400,
+        ) from None
+    if model not in settings.WHISPER_MODELS:
+        raise TranscriptionUnavailable(
+            f"The speech model '{model}' is not offered here. Choose one of: {', '.join(settings.WHISPER_MODELS)}.",
+            code="model_not_found",
+            status=400,
+        )
+    with _lock:
+        key = (engine, _resolved(model))
+        if key not in _engines:
+            config = EngineConfig(
+                model=model,
+                cache_dir=Path(settings.WHISPER_CACHE_DIR),
+                threads=settings.WHISPER_THREADS,
+                beam_size=max(settings.WHISPER_BEAM_SIZE, 1),
+            )
+            _engines[key] = import_string(path)(config)
+        return _engines[key]
+
+
+def unavailable(error: TranscriptionError) -> TranscriptionUnavailable:
+    """The API error (a 503) for an engine that cannot run."""
+    return TranscriptionUnavailable(error.message, code=error.code, detail=error.detail)
