@@ -18,7 +18,7 @@ from chat.domain.export import chats_to_json, chats_to_markdown, export_queryset
 from chat.domain.markdown import render_markdown
 from chat.domain.services import api_token_create
 from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, McpServer, Message
-from chat.tools.builtin import BUILTIN_CHOICES
+from chat.tools.builtin import BUILTIN_CHOICES, DEFAULT_TOOLS
 
 
 def _per_chat(queryset: QuerySet, value) -> Subquery:
@@ -338,6 +338,11 @@ class ChatModelForm(forms.ModelForm):
         help_text="Built-in tools this model may call. fetch_url reaches the network (never private addresses, "
         "unless TOOLS_FETCH_ALLOWED_HOSTS allows them).",
     )
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        if not self.instance.pk:
+            self.initial.setdefault("tools", DEFAULT_TOOLS)
 
     class Meta:
         model = ChatModel

@@ -143,7 +143,8 @@ class LocalProvider(LLMProvider):
             repeat_penalty=self.config.repeat_penalty,
             tools=request.tools if offer_tools else None,
         )
-        parser = ToolTextParser() if offer_tools else None
+        names = {tool.get("function", {}).get("name") for tool in request.tools or ()}
+        parser = ToolTextParser(names) if offer_tools else None
         completion = 0
         finish = None
         try:

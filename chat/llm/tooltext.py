@@ -7,6 +7,10 @@
 ``ToolTextParser`` splits a streamed reply into its text (streamed on at once, except a tail that could be
 the start of a tag) and its calls (whole, once their closing tag or the end of the reply arrives), so a local
 model's calls reach the turn in the same structure as an OpenAI-compatible server's ``tool_calls``.
+
+Small models often leave the tags out and answer with the bare JSON object, or the object in a ```json fence
+(Qwen2.5-Coder-0.5B does). A reply that starts that way is held back until it ends: if it is exactly a call
+of an offered tool, it is that call; otherwise it is text after all.
 """
 
 from __future__ import annotations
@@ -32,14 +36,69 @@ def _held_back(text: str) -> int:
     return 0
 
 
+BARE_LIMIT = 8000  # characters of a reply held back as a possible bare call
+
+
 class ToolTextParser:
-    def __init__(self) -> None:
+    def __init__(self, names: set[str] | None = None) -> None:
+        self._names = names or set()  # the offered tools: a bare JSON reply is a call only of one of these
         self._pending = ""  # text not yet sent on
         self._call: list[str] | None = None  # the body of the call being read
+        self._opening: str | None = ""  # the reply's start while it may be a bare call; None once decided
         self.calls: list[ToolCallDelta] = []
 
     def feed(self, text: str) -> str:
         """The part of the reply's text that is certainly not a tool call."""
+        if self._opening is not None:
+            self._opening += text
+            decided = self._decide()
+            if decided is None:
+                return ""
+            self._opening, text = None, decided
+        return self._feed(text)
+
+    def _decide(self) -> str | None:
+        """None while the reply's start may still be a bare call; else the text to read on."""
+        opening = self._opening or ""
+        start = opening.lstrip()
+        if not start or len(opening) > BARE_LIMIT:
+            return None if len(opening) <= BARE_LIMIT else opening
+        if start[0] == "{":
+            return None
+        if start.startswith("```"):
+            if "\n" not in start:
+                return None if "```json".startswith(start[:7]) or start[3:].strip() == "" else opening
+            header, _, rest = start.partition("\n")
+            if header.strip() in ("```", "```json") and (not rest.strip() or rest.lstrip()[0] == "{"):
+                return None
+        if "```".startswith(start):
+            return None
+        return opening
+
+    def _bare_calls(self, text: str) -> list[ToolCallDelta] | None:
+        body = text.strip()
+        if body.startswith("```"):
+            body = body.partition("\n")[2].rstrip()
+            if not body.endswith("```"):
+                return None
+            body = body[:-3].strip()
+        try:
+            parsed: Any = json.loads(body)
+        except ValueError:
+            return None
+        items = parsed if isinstance(parsed, list) else [parsed]
+        calls = []
+        for index, item in enumerate(items):
+            if not isinstance(item, dict) or item.get("name") not in self._names:
+                return None
+            arguments = item.get("arguments", item.get("parameters", {}))
+            if not isinstance(arguments, dict | str):
+                return None
+            text_arguments = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+            calls.append(ToolCallDelta(index, _call_id(), item["name"], text_arguments))
+        return calls or None
+
+    def _feed(self, text: str) -> str:
         out: list[str] = []
         self._pending += text
         while self._pending:
@@ -67,6 +126,13 @@ class ToolTextParser:
 
     def close(self) -> str:
         """The end of the reply: a call left open is read as it stands; a held-back tail is text after all."""
+        if self._opening is not None:
+            opening, self._opening = self._opening, None
+            if (calls := self._bare_calls(opening)) is not None:
+                self.calls += calls
+                return ""
+            text = self._feed(opening)
+            return text + self.close()
         if self._call is not None:
             self._call.append(self._pending)
             self._pending = ""

@@ -107,6 +107,7 @@ BUILTIN: dict[str, Tool] = {
     ]
 }
 
-# Offered to new chat models; fetch_url reaches the network and stays off until an admin turns it on.
+# Enabled on the bundled model and checked for new chat models in the admin; fetch_url reaches the network and
+# stays off until an admin turns it on (bench/results/tools.txt: how well the bundled model uses them).
 DEFAULT_TOOLS = ["calculator", "current_time", "search_conversations", "ask_user"]
 BUILTIN_CHOICES = [(name, name) for name in BUILTIN]

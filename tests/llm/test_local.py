@@ -104,3 +104,16 @@ def test_default_weights_are_verified(settings, tmp_path):
         handle.seek(1000)
         handle.write(b"\xff" * 16)
     assert sha256_of(weights.default_gguf()) == weights.DEFAULT_GGUF_SHA256
+
+
+async def test_local_model_calls_the_calculator_through_its_own_template(api, local_chat, local_model):
+    await ChatModel.objects.filter(pk=local_model.pk).aupdate(tools=["calculator"], max_tokens=96, temperature=0)
+    events, _ = await read_stream(await post_turn(api, local_chat, "What is 4817 times 2963?"))
+    start = next(e for e in events if e["type"] == "tool_start")
+    result = next(e for e in events if e["type"] == "tool_result")
+    assert start["name"] == "calculator" and "4817" in start["arguments"]["expression"]
+    assert result["ok"] is True and result["content"] == "14272771"
+    saved = events[-2]["message"]
+    assert saved["status"] == "complete" and saved["toolCalls"][0]["content"] == "14272771"
+    # No tool-call text leaks into the reply the person reads.
+    assert "tool_call" not in saved["content"] and '"name"' not in saved["content"]

@@ -6,6 +6,7 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 
 from chat.models import ChatModel
+from chat.tools.builtin import DEFAULT_TOOLS
 
 SYSTEM_PROMPT = "You are a helpful assistant. Answer clearly and concisely."
 
@@ -27,6 +28,7 @@ class Command(BaseCommand):
             system_prompt=SYSTEM_PROMPT,
             temperature=0.2,
             max_tokens=1024,
+            tools=DEFAULT_TOOLS,
         )
         self.stdout.write("Created the default chat model: Qwen2.5 Coder 0.5B, running locally.")
         if settings.OPENAI_MODEL:
