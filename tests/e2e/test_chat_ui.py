@@ -7,45 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from chat.models import ChatModel, Message
+from chat.models import Message
 from tests.e2e.conftest import SCREENSHOTS, launch, sign_in
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
 AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 ANSWER = ["Here ", "is ", "**bold** ", "text ", "and ", "`code`", ".\n\n", "```python\n", "print('hi')\n", "```"]
-
-
-@pytest.fixture
-def model(transactional_db, llm):
-    return ChatModel.objects.create(name="Paced test model", base_url=llm.base_url, upstream_model="m")
-
-
-def signed_in_page(browser, server, *, bypass_csp: bool):
-    # Playwright evaluates some test predicates with eval(), which the app's Content-Security-Policy forbids;
-    # tests that use them bypass it. The page itself runs under the policy in ``strict_page``.
-    context = browser.new_context(viewport={"width": 1200, "height": 800}, bypass_csp=bypass_csp)
-    page = context.new_page()
-    sign_in(page, server)
-    return context, page
-
-
-@pytest.fixture
-def page(browser, daphne_server, person, model):
-    context, page = signed_in_page(browser, daphne_server, bypass_csp=True)
-    yield page
-    context.close()
-
-
-@pytest.fixture
-def strict_page(browser, daphne_server, person, model):
-    """A page under the app's Content-Security-Policy, failing the test on any violation it reports."""
-    context, page = signed_in_page(browser, daphne_server, bypass_csp=False)
-    violations = []
-    page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
-    yield page
-    context.close()
-    assert violations == []
 
 
 def start_chat(page):

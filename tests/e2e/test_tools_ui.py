@@ -7,7 +7,7 @@ import json
 import pytest
 
 from chat.models import ChatModel
-from tests.e2e.test_chat_ui import send, signed_in_page, start_chat
+from tests.e2e.test_chat_ui import send, start_chat
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -19,21 +19,12 @@ def model(transactional_db, llm):
     )
 
 
-@pytest.fixture
-def page(browser, daphne_server, person, model):
-    context, page = signed_in_page(browser, daphne_server, bypass_csp=False)
-    violations = []
-    page.on("console", lambda message: "Content Security Policy" in message.text and violations.append(message.text))
-    yield page
-    context.close()
-    assert violations == []
-
-
 def tool_call(name, arguments):
     return {"id": "call_1", "name": name, "arguments": json.dumps(arguments)}
 
 
-def test_a_tool_call_shows_as_a_block_that_opens_and_survives_a_reload(page, llm):
+def test_a_tool_call_shows_as_a_block_that_opens_and_survives_a_reload(strict_page, llm):
+    page = strict_page
     llm.script(tokens=[], tool_calls=[tool_call("calculator", {"expression": "6 * 7"})], delay=0.05)
     llm.script(tokens=["The ", "answer ", "is ", "42."], delay=0.05)
     start_chat(page)
@@ -51,7 +42,8 @@ def test_a_tool_call_shows_as_a_block_that_opens_and_survives_a_reload(page, llm
     assert "calculator" in page.inner_text(".msg.assistant .tool-call summary")
 
 
-def test_clicking_an_option_of_a_question_sends_it(page, llm):
+def test_clicking_an_option_of_a_question_sends_it(strict_page, llm):
+    page = strict_page
     question = {"question": "Which Paris?", "options": ["Paris, France", "Paris, Texas"]}
     llm.script(tokens=[], tool_calls=[tool_call("ask_user", question)])
     llm.script(tokens=["Sunny ", "in ", "France."])
@@ -68,7 +60,8 @@ def test_clicking_an_option_of_a_question_sends_it(page, llm):
     assert llm.chat_requests[-1].body["messages"][-1] == {"role": "user", "content": "Paris, France"}
 
 
-def test_the_sidebar_search_finds_an_earlier_chat(page, llm):
+def test_the_sidebar_search_finds_an_earlier_chat(strict_page, llm):
+    page = strict_page
     llm.script(tokens=["Noted."])
     start_chat(page)
     send(page, "Remember the word zeppelin")
