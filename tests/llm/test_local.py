@@ -91,19 +91,18 @@ async def test_bad_weights_file_is_a_clear_error(api, user, tmp_path, problem):
     assert await Message.objects.filter(chat=chat, role="user").acount() == 1
 
 
-def test_default_weights_are_verified(settings, tmp_path):
+def test_default_weights_are_verified(tmp_path):
     from chat.llm import weights
     from config.weights import sha256_of
 
-    settings.LOCAL_LLM_CACHE_DIR = tmp_path
-    path = weights.default_gguf()
+    path = weights.default_gguf(tmp_path)
     assert path.stat().st_size == weights.DEFAULT_GGUF_SIZE
     assert sha256_of(path) == weights.DEFAULT_GGUF_SHA256
     # A damaged cached copy is rebuilt from the packages, not loaded.
     with open(path, "r+b") as handle:
         handle.seek(1000)
         handle.write(b"\xff" * 16)
-    assert sha256_of(weights.default_gguf()) == weights.DEFAULT_GGUF_SHA256
+    assert sha256_of(weights.default_gguf(tmp_path)) == weights.DEFAULT_GGUF_SHA256
 
 
 async def test_local_model_calls_the_calculator_through_its_own_template(api, local_chat, local_model):
