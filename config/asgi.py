@@ -34,8 +34,10 @@ provider_class("openai")
 
 if settings.LOCAL_LLM_PRELOAD:
     from chat.turns.upstream import preload_default_local
+    from voice.speech import preload
 
     preload_default_local()
+    preload()  # the speech engine too: the first spoken reply does not wait for the voice to load
 
 from chat.turns.shutdown import GracefulShutdown  # noqa: E402
 

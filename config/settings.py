@@ -323,7 +323,28 @@ WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 1)
 TRANSCRIPTION_ENGINES = {
     "openai-whisper": "voice.transcription.openai_whisper.OpenAIWhisperEngine",
     "faster-whisper": "voice.transcription.faster.FasterWhisperEngine",
+    "openai": "voice.transcription.remote.RemoteTranscriptionEngine",
 }
+# WHISPER_ENGINE=openai: any OpenAI-compatible /v1/audio/transcriptions server (speaches, LocalAI, OpenAI…).
+STT_BASE_URL = env_str("STT_BASE_URL")
+STT_MODEL = env_str("STT_MODEL", "whisper-1")
+STT_API_KEY_ENV = env_str("STT_API_KEY_ENV")
+
+# Speech synthesis (voice/synthesis/): "piper" (default; espeak-ng when piper is not installed), "espeak-ng",
+# or "openai" (any OpenAI-compatible /v1/audio/speech server at TTS_BASE_URL).
+TTS_ENGINE = env_str("TTS_ENGINE", "piper")
+TTS_ENGINES = {
+    "piper": "voice.synthesis.piper.PiperEngine",
+    "espeak-ng": "voice.synthesis.espeak.EspeakEngine",
+    "openai": "voice.synthesis.openai.OpenAISpeechEngine",
+}
+TTS_VOICE = env_str("TTS_VOICE")  # blank: the engine's default voice
+TTS_THREADS = env_int("TTS_THREADS", min(os.cpu_count() or 2, 2))
+TTS_BASE_URL = env_str("TTS_BASE_URL")
+TTS_MODEL = env_str("TTS_MODEL", "tts-1")
+TTS_API_KEY_ENV = env_str("TTS_API_KEY_ENV")
+# The longest text /v1/audio/speech takes (OpenAI's limit).
+TTS_MAX_INPUT_CHARS = env_int("TTS_MAX_INPUT_CHARS", 4096)
 
 # Seconds running replies get to finish after SIGTERM before they are stopped and saved as interrupted.
 SHUTDOWN_GRACE_SECONDS = env_float("SHUTDOWN_GRACE_SECONDS", 30.0)

@@ -13,6 +13,7 @@ urlpatterns = [
     path("v1/models", v1.models_view, name="v1-models"),
     path("v1/models/<str:model_id>", v1.model_detail_view, name="v1-model"),
     path("v1/audio/transcriptions", voice_v1.transcriptions_view, name="v1-transcriptions"),
+    path("v1/audio/speech", voice_v1.speech_view, name="v1-speech"),
     path("healthz", healthz, name="healthz"),
     path("readyz", readyz, name="readyz"),
     path("admin/", admin.site.urls),

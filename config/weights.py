@@ -46,7 +46,10 @@ def verified(path: Path, sha256: str) -> bool:
         return True
     if sha256_of(path) != sha256:
         return False
-    stamp.write_text(marker)
+    try:
+        stamp.write_text(marker)
+    except OSError:  # a read-only install: hashed again next time
+        pass
     return True
 
 

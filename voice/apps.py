@@ -8,5 +8,7 @@ class VoiceConfig(AppConfig):
     def ready(self) -> None:
         from chat.domain import extensions
         from voice.extension import RECORDING
+        from voice.speaking import speak
 
         extensions.register(RECORDING)  # chat's messages show their recording without chat naming voice
+        extensions.register_speaker(speak)  # turns asked to ``speak`` are spoken here

@@ -7,12 +7,14 @@ product, the way ``chat.turns.upstream`` does for the LLM providers.
 
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
+from chat.models import api_key_env_allowed
 from voice.exceptions import TranscriptionUnavailable
 from voice.transcription.base import EngineConfig, TranscriptionEngine
 from voice.transcription.errors import TranscriptionError
@@ -22,6 +24,11 @@ _lock = threading.Lock()
 
 # Names clients may send (OpenAI's "whisper-1" means our default engine).
 ALIASES = {"whisper-1": None, "default": None}
+
+
+def _key(name: str) -> str:
+    """An API key from the environment variable named, when that variable may hold one (``api_key_env``'s rule)."""
+    return os.environ.get(name, "") if name and api_key_env_allowed(name) else ""
 
 
 def _resolved(model: str) -> str:
@@ -36,7 +43,8 @@ def get_engine(engine: str | None = None, model: str | None = None) -> Transcrip
     bounded by that list, whatever clients ask for.
     """
     engine = engine or settings.WHISPER_ENGINE
-    model = model or settings.WHISPER_MODEL
+    remote = engine == "openai"
+    model = model or (settings.STT_MODEL if remote else settings.WHISPER_MODEL)
     try:
         path = settings.TRANSCRIPTION_ENGINES[engine]
     except KeyError:
@@ -44,9 +52,10 @@ def get_engine(engine: str | None = None, model: str | None = None) -> Transcrip
             f"Unknown speech engine '{engine}'. Choose one of: {', '.join(settings.TRANSCRIPTION_ENGINES)}.",
             status=400,
         ) from None
-    if model not in settings.WHISPER_MODELS:
+    offered = [settings.STT_MODEL] if remote else settings.WHISPER_MODELS
+    if model not in offered:
         raise TranscriptionUnavailable(
-            f"The speech model '{model}' is not offered here. Choose one of: {', '.join(settings.WHISPER_MODELS)}.",
+            f"The speech model '{model}' is not offered here. Choose one of: {', '.join(offered)}.",
             code="model_not_found",
             status=400,
         )
@@ -58,6 +67,8 @@ def get_engine(engine: str | None = None, model: str | None = None) -> Transcrip
                 cache_dir=Path(settings.WHISPER_CACHE_DIR),
                 threads=settings.WHISPER_THREADS,
                 beam_size=max(settings.WHISPER_BEAM_SIZE, 1),
+                base_url=settings.STT_BASE_URL if remote else "",
+                api_key=_key(settings.STT_API_KEY_ENV) if remote else "",
             )
             _engines[key] = import_string(path)(config)
         return _engines[key]

@@ -36,3 +36,7 @@ class NoSpeech(AudioRejected, code="no_speech", status=422):
 
 class TranscriptionUnavailable(ChatError, code="transcription_unavailable", status=503):
     """Speech recognition is not available on this server."""
+
+
+class SpeechUnavailable(ChatError, code="speech_unavailable", status=503):
+    """Speech synthesis is not available on this server."""

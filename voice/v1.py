@@ -1,16 +1,22 @@
-"""``POST /v1/audio/transcriptions``, as OpenAI's SDKs call it, on this server's Whisper engines."""
+"""``POST /v1/audio/transcriptions`` and ``POST /v1/audio/speech``, as OpenAI's SDKs call them, on this
+server's Whisper and speech synthesis engines."""
 
 from __future__ import annotations
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from chat.exceptions import BadRequest
-from chat.http.api import admit
+from chat.http.api import admit, parse_json, refuse_nul
 from chat.http.v1 import openai_view
+from voice.encoding import MIME, StreamEncoder
 from voice.engines import ALIASES
 from voice.languages import parse_language
+from voice.sentences import SentenceSplitter
 from voice.services import transcribe_upload
+from voice.speech import ALIASES as SPEECH_ALIASES
+from voice.speech import get_speech_engine, synthesize
+from voice.synthesis.base import SpeechEngine
 from voice.transcription.base import Segment, Transcript
 from voice.views import uploaded_audio
 
@@ -98,3 +104,62 @@ async def transcriptions_view(request: HttpRequest) -> HttpResponse:
         return JsonResponse(verbose(transcript, recording.duration_ms))
     text = transcript.text if response_format == "text" else subtitles(transcript.segments, response_format)
     return HttpResponse(text, content_type="text/plain; charset=utf-8")
+
+
+# OpenAI's voices all mean this server's default voice, so SDK code written for OpenAI works unchanged.
+OPENAI_VOICES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse"}
+
+
+def _speech_request(body: dict) -> tuple[SpeechEngine, str, str, float]:
+    model = body.get("model")
+    if not isinstance(model, str) or not model:
+        raise BadRequest("'model' is required (use tts-1 for the default engine).", code="missing_required_parameter")
+    if model not in SPEECH_ALIASES and model not in settings.TTS_ENGINES:
+        offered = ", ".join(["tts-1", *settings.TTS_ENGINES])
+        raise BadRequest(f"Unknown model '{model[:100]}'. Use one of: {offered}.", code="model_not_found")
+    text = body.get("input")
+    if not isinstance(text, str) or not text.strip():
+        raise BadRequest("'input' must be the text to speak.", code="invalid_value")
+    if len(text) > settings.TTS_MAX_INPUT_CHARS:
+        raise BadRequest(f"'input' is too long ({len(text):,} characters; the limit is "
+                         f"{settings.TTS_MAX_INPUT_CHARS:,}).", code="invalid_value")  # fmt: skip
+    refuse_nul(text, "input", code="invalid_value")
+    fmt = body.get("response_format") or "mp3"
+    if fmt not in MIME:
+        raise BadRequest(f"'response_format' must be one of: {', '.join(MIME)}.", code="invalid_value")
+    speed = body.get("speed", 1.0)
+    if isinstance(speed, bool) or not isinstance(speed, int | float) or not 0.25 <= speed <= 4.0:
+        raise BadRequest("'speed' must be a number from 0.25 to 4.0.", code="invalid_value")
+    voice = body.get("voice")
+    if isinstance(voice, dict):  # the newer SDKs' {"id": ...}
+        voice = voice.get("id")
+    if not isinstance(voice, str) or not voice:
+        raise BadRequest("'voice' is required (e.g. alloy, or a voice of this server).", code="invalid_value")
+    engine = get_speech_engine(None if model in SPEECH_ALIASES else model, "" if voice in OPENAI_VOICES else voice)
+    return engine, text, fmt, float(speed)
+
+
+@openai_view(["POST"])
+async def speech_view(request: HttpRequest) -> HttpResponse:
+    """``POST /v1/audio/speech``: the text spoken, streamed sentence by sentence as it is made."""
+    engine, text, fmt, speed = _speech_request(parse_json(request))
+    release = await admit(request)  # the same rate and concurrency limits as a turn
+    splitter = SentenceSplitter(markdown=False)
+    sentences = splitter.feed(text) + splitter.flush()
+    try:
+        first = await synthesize(engine, sentences[0], speed=speed)  # a broken engine is a 503, not a cut stream
+    except BaseException:
+        await release()
+        raise
+
+    async def audio():
+        encoder = StreamEncoder(fmt)
+        try:
+            yield encoder.encode(first)
+            for sentence in sentences[1:]:
+                yield encoder.encode(await synthesize(engine, sentence, speed=speed))
+            yield encoder.close()
+        finally:
+            await release()
+
+    return StreamingHttpResponse(audio(), content_type=MIME[fmt])

@@ -54,6 +54,7 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
     form = request.POST
     stream = parse_bool(form.get("stream", request.GET.get("stream")), "stream", False)
     include_tokens = parse_bool(form.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True)
+    speak = parse_bool(form.get("speak", request.GET.get("speak")), "speak", False)
     chat_id = require_str(form, "chatInstanceId")
     model_id = optional_str(form, "chatModelId")  # none: the chat's own model
     language = parse_language(form.get("language"))
@@ -80,7 +81,7 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
 
     begun, release = await admit_turn(request, begin)
     event = _transcription_event(begun.user_message)
-    turn = start_turn(begun, TurnOptions(), started=started, prelude=[event], on_finish=release)
+    turn = start_turn(begun, TurnOptions(speak=speak), started=started, prelude=[event], on_finish=release)
     if stream:
         return sse_response(turn, sse.render_event if include_tokens else sse.render_event_without_tokens)
     body, status = await collect_turn(turn, begun.user_message, begun.assistant_message)

@@ -1,4 +1,4 @@
-"""What other apps add to chat's messages, registered by those apps: chat never names them.
+"""What other apps add to chat's messages and turns, registered by those apps: chat never names them.
 
 The voice app registers the recording behind a voice message (``voice/apps.py``): the reverse relation to
 load with messages, its JSON in the API, a player and a timing on the review desk, and a link in exports.
@@ -7,12 +7,26 @@ Chat's serializers, selectors, admin and export ask this registry instead of kno
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from chat.models import Message
+    from chat.turns.events import Event
+
+# Speaks a turn: its events in, the same events with ``speech`` events among them out (the voice app).
+TurnSpeaker = Callable[["AsyncIterator[Event]", str], "AsyncIterator[Event]"]
+_speaker: list[TurnSpeaker] = []
+
+
+def register_speaker(speaker: TurnSpeaker) -> None:
+    _speaker[:] = [speaker]
+
+
+def speaker() -> TurnSpeaker | None:
+    """What speaks a turn asked with ``speak``, if an app provides it."""
+    return _speaker[0] if _speaker else None
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,7 +146,9 @@ async def chat_events_view(request: HttpRequest, chat_id: str) -> StreamingHttpR
             "'Last-Event-ID' (or 'after') must be an event id from this stream: '<seq>:<eventId>' or '<eventId>'.",
             code="invalid_cursor",
         ) from None
-    response = StreamingHttpResponse(follow(chat_id, cursor), content_type="text/event-stream; charset=utf-8")
+    speech = parse_bool(request.GET.get("speech"), "speech", False)
+    events = follow(chat_id, cursor, speech=speech)
+    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
     for name, value in sse.SSE_HEADERS.items():
         response[name] = value
     return response
@@ -214,6 +216,7 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     body = parse_json(request)
     stream = parse_bool(body.get("stream", request.GET.get("stream")), "stream", False)
     include_tokens = parse_bool(body.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True)
+    speak = parse_bool(body.get("speak", request.GET.get("speak")), "speak", False)
     content = parse_message(body.get("message"))
     chat_id = require_str(body, "chatInstanceId")
     model_id = optional_str(body, "chatModelId")  # none: the chat's own model
@@ -229,7 +232,7 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
             client_message_id=client_message_id,
         ),
     )
-    turn = start_turn(begun, TurnOptions(), started=started, on_finish=release)
+    turn = start_turn(begun, TurnOptions(speak=speak), started=started, on_finish=release)
     if stream:
         return sse_response(turn, sse.render_event if include_tokens else sse.render_event_without_tokens)
     body, status = await collect_turn(turn, begun.user_message, begun.assistant_message)

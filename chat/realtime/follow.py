@@ -44,9 +44,10 @@ async def _choose(chat_id: str, cursor: tuple[int | None, int] | None) -> tuple[
     return None, 0, seq
 
 
-async def follow(chat_id: str, cursor: tuple[int | None, int] | None) -> AsyncIterator[bytes]:
+async def follow(chat_id: str, cursor: tuple[int | None, int] | None, *, speech: bool = False) -> AsyncIterator[bytes]:
     """The GET stream's bytes: a ``retry:`` hint, then each event as ``id:`` + ``data:``, until the turn's
-    ``stream_end`` (or ``CHAT_EVENTS_MAX_SECONDS``); keep-alive comments while nothing happens."""
+    ``stream_end`` (or ``CHAT_EVENTS_MAX_SECONDS``); keep-alive comments while nothing happens. ``speech``
+    events only when asked for; the event after ones left out says so with ``fromEventId``."""
     backend, loop = get_backend(), asyncio.get_running_loop()
     beat, deadline = settings.CHAT_HEARTBEAT_SECONDS, loop.time() + settings.CHAT_EVENTS_MAX_SECONDS
     yield b"retry: %d\n\n" % RETRY_MS
@@ -63,9 +64,15 @@ async def follow(chat_id: str, cursor: tuple[int | None, int] | None) -> AsyncIt
         await backend.log_wait_turn(chat_id, waiting_after, min(beat, deadline - loop.time()))
         if loop.time() - quiet_since >= beat * 0.99:
             yield KEEPALIVE
+    skipped_from = None
     while True:
         events = await backend.log_read(turn, after)
         for event in events:
+            if event["type"] == "speech" and not speech:
+                skipped_from = skipped_from or event["eventId"]
+                continue
+            if skipped_from is not None:
+                event, skipped_from = {**event, "fromEventId": skipped_from}, None
             yield sse_block(event, turn.seq)
             if event["type"] == "stream_end":
                 return

@@ -3,8 +3,9 @@
 A logged event is the event's dict (``Event.to_dict()``) plus its ``eventId``: the same fields the POST
 response's SSE blocks carry. A websocket frame is a logged event plus ``fromEventId``, the first eventId it
 covers: it joins consecutive tokens into one frame, and leaves out what it carries another way,
-``message_saved`` (every saved message is pushed with its ``seq``, for catch-up) and ``agent_response``
-(the same text as that ``message_saved``), whose eventIds the next frame covers.
+``message_saved`` (every saved message is pushed with its ``seq``, for catch-up), ``agent_response``
+(the same text as that ``message_saved``) and ``speech`` (audio, for those who asked), whose eventIds the next
+frame covers.
 """
 
 from __future__ import annotations
@@ -12,7 +13,9 @@ from __future__ import annotations
 import json
 from typing import Any
 
-WEBSOCKET_SKIPS = frozenset({"message_saved", "agent_response"})
+# ``speech`` (audio) goes only to whoever asked for it: the POST stream that asked to speak, and GET streams
+# with ``?speech=1``; never to every tab of the chat.
+WEBSOCKET_SKIPS = frozenset({"message_saved", "agent_response", "speech"})
 
 _dumps = json.JSONEncoder(ensure_ascii=False, separators=(",", ":")).encode
 

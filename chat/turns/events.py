@@ -179,6 +179,29 @@ class ToolCallDelta(Event):
 
 
 @dataclass(slots=True)
+class Speech(Event):
+    """A sentence of the reply, spoken (turns asked with ``speak``): base64 audio of type ``mime``, in order
+    of ``index``."""
+
+    type: ClassVar[str] = "speech"
+    message_id: str
+    index: int
+    text: str
+    mime: str
+    audio: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "messageId": self.message_id,
+            "index": self.index,
+            "text": self.text,
+            "mime": self.mime,
+            "audio": self.audio,
+        }
+
+
+@dataclass(slots=True)
 class AgentResponse(Event):
     type: ClassVar[str] = "agent_response"
     message_id: str

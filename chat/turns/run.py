@@ -17,6 +17,7 @@ from typing import Any, cast
 
 from django.conf import settings
 
+from chat.domain import extensions
 from chat.domain.db import run_db
 from chat.domain.serializers import message_to_dict
 from chat.domain.services import TurnBegun, message_finish, message_refresh_final, messages_interrupt_orphans
@@ -63,6 +64,8 @@ class TurnOptions:
     parallel_tool_calls: bool | None = None
     # Whether the chat model's own tools (built-in and MCP) are offered and run on the server.
     server_tools: bool = True
+    # Speak the reply: ``speech`` events, sentence by sentence, among its tokens (see ``voice.speaking``).
+    speak: bool = False
 
 
 def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
@@ -372,6 +375,8 @@ def start_turn(
         publisher = TurnPublisher(TurnRef(begun.chat.public_id, reply.seq, reply.public_id))
         publisher.start(begun.user_message)
     events = run_turn(begun, control, options, started=started, publisher=publisher, prelude=prelude)
+    if options.speak and (speak := extensions.speaker()) is not None:
+        events = speak(events, reply.public_id)
     return TurnStream(events, control, on_finish, publisher)
 
 

@@ -11,7 +11,7 @@ const els = {
   composer: $("#composer"), send: $("#send"), stop: $("#stop"), mic: $("#mic"), upload: $("#upload"),
   file: $("#audio-file"), error: $("#error"), title: $("#chat-title"), offline: $("#offline"),
   recording: $("#recording"), recTime: $("#rec-time"), recLevel: $("#rec-level"),
-  search: $("#search"), results: $("#search-results"),
+  search: $("#search"), results: $("#search-results"), speak: $("#speak"),
 };
 
 const state = {
@@ -28,6 +28,11 @@ const state = {
   socket: null,
   retries: 0,
   recorder: null,
+  // Spoken replies: the setting (kept per user in this browser), and the sentences waiting to be played.
+  speak: localStorage.getItem(`speakReplies:${layout.dataset.username}`) === "1",
+  spoken: new Set(), // "messageId:index" already queued
+  playlist: [],
+  player: null,
 };
 
 // ---- rendering -------------------------------------------------------------------------------------
@@ -224,6 +229,61 @@ function renderSaved(message) {
   return node;
 }
 
+// ---- spoken replies: each sentence's audio, played in order ----------------------------------------
+
+function queueSpeech(event) {
+  const key = `${event.messageId}:${event.index}`;
+  if (state.spoken.has(key)) return;
+  state.spoken.add(key);
+  const bytes = Uint8Array.from(atob(event.audio), (c) => c.charCodeAt(0));
+  state.playlist.push({ index: event.index, url: URL.createObjectURL(new Blob([bytes], { type: event.mime })) });
+  state.playlist.sort((a, b) => a.index - b.index);
+  if (!state.player) playNext();
+}
+
+function playNext() {
+  const next = state.playlist.shift();
+  if (!next) {
+    state.player = null;
+    showSpeaking();
+    return;
+  }
+  const player = new Audio(next.url);
+  state.player = player;
+  showSpeaking();
+  const done = () => {
+    URL.revokeObjectURL(next.url);
+    if (state.player === player) playNext();
+  };
+  player.addEventListener("ended", done);
+  player.addEventListener("error", done);
+  player.play().catch(done); // a browser that refuses to play without a gesture: the text is there
+}
+
+function stopSpeaking() {
+  for (const item of state.playlist) URL.revokeObjectURL(item.url);
+  state.playlist = [];
+  if (state.player) {
+    state.player.pause();
+    state.player = null;
+  }
+  showSpeaking();
+}
+
+function showSpeaking() {
+  // While a reply is being spoken, Stop stays at hand (it also silences it).
+  document.body.classList.toggle("speaking", Boolean(state.player));
+  els.stop.hidden = !(state.busy || state.player);
+  els.send.hidden = !els.stop.hidden;
+}
+
+function setSpeak(on) {
+  state.speak = on;
+  localStorage.setItem(`speakReplies:${layout.dataset.username}`, on ? "1" : "0");
+  els.speak.setAttribute("aria-pressed", String(on));
+  if (!on) stopSpeaking();
+}
+
 // ---- a turn's events, whatever carries them ---------------------------------------------------------
 
 function beginTurn(event) {
@@ -249,6 +309,7 @@ function onTurnEvent(event) {
     badge(node, "voice", "voice");
     return;
   }
+  if (event.type === "speech") queueSpeech(event); // played once, whichever way it came
   if (event.type === "stream_start" && state.turn?.id !== event.assistantMessageId) beginTurn(event);
   const turn = state.turn;
   if (!turn || event.eventId <= turn.lastEventId) return; // not started here yet, or already shown
@@ -339,8 +400,8 @@ function hideError() {
 
 function setBusy(busy) {
   state.busy = busy;
-  els.send.hidden = busy;
-  els.stop.hidden = !busy;
+  els.send.hidden = busy || Boolean(state.player);
+  els.stop.hidden = !(busy || state.player);
   els.mic.disabled = busy && !state.recorder;
   els.upload.disabled = busy;
 }
@@ -420,7 +481,8 @@ function sendText(clientMessageId = crypto.randomUUID()) {
     () =>
       request("/api/chat?stream=true", {
         method: "POST",
-        json: { message: text, chatInstanceId: state.chatId, chatModelId: modelId(), clientMessageId },
+        json: { message: text, chatInstanceId: state.chatId, chatModelId: modelId(), clientMessageId,
+                speak: state.speak },
       }),
     { text, retry: again(clientMessageId), retryAnew: again() },
   );
@@ -439,6 +501,7 @@ function sendAudio(blob, name, clientMessageId = crypto.randomUUID()) {
     if (modelId()) form.append("chatModelId", modelId());
     form.append("stream", "true");
     form.append("clientMessageId", clientMessageId);
+    if (state.speak) form.append("speak", "true");
     return request("/api/chat/voice?stream=true", { method: "POST", form });
   };
   return runTurn(make, {
@@ -448,6 +511,7 @@ function sendAudio(blob, name, clientMessageId = crypto.randomUUID()) {
 }
 
 async function stop() {
+  stopSpeaking();
   if (!state.chatId) return;
   try {
     await request(`/api/chats/${state.chatId}/stop`, { method: "POST", json: {} });
@@ -658,6 +722,8 @@ els.file.addEventListener("change", () => {
 });
 $("#new-chat").addEventListener("click", newChat);
 els.search.addEventListener("input", onSearchInput);
+els.speak.setAttribute("aria-pressed", String(state.speak));
+els.speak.addEventListener("click", () => setSpeak(!state.speak));
 $("#rename-chat").addEventListener("click", renameChat);
 $("#delete-chat").addEventListener("click", deleteChat);
 $("#toggle-sidebar").addEventListener("click", () => layout.classList.toggle("show-sidebar"));

@@ -30,6 +30,7 @@ SAMPLES = [
     ev.ExecutionProgress(1, 2),
     ev.ClarificationNeeded("Which one?", ["A", "B"]),
     ev.ToolCallDelta(0, "call_1", "calculator", '{"expression"'),
+    ev.Speech("msg_2", 0, "Hi.", "audio/ogg; codecs=opus", "T2dnUw=="),
     ev.AgentResponse("msg_2", "Hi"),
     ev.MessageSaved({"id": "msg_2"}),
     ev.StreamEnd("stop", {"promptTokens": 1, "completionTokens": 1, "totalTokens": 2}),

@@ -23,6 +23,9 @@ class EngineConfig:
     cache_dir: Path
     threads: int = 2
     beam_size: int = 1
+    # A remote engine's server (``voice.transcription.remote``)
+    base_url: str = ""
+    api_key: str = ""
 
 
 @dataclass(slots=True)

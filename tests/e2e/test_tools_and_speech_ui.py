@@ -1,4 +1,5 @@
-"""Tools in the browser: the tool block during and after a turn, a question's options as buttons, search."""
+"""Tools and speech in the browser: the tool block during and after a turn, a question's options as buttons,
+search, and spoken replies."""
 
 from __future__ import annotations
 
@@ -74,3 +75,20 @@ def test_the_sidebar_search_finds_an_earlier_chat(strict_page, llm):
     page.wait_for_url("**/c/ci_*/**")
     page.fill("#search", "")
     page.wait_for_selector("#search-results", state="hidden")
+
+
+def test_spoken_replies_play_when_the_setting_is_on(strict_page, llm):
+    page = strict_page
+    llm.script(tokens=["Hello ", "there. ", "This ", "is ", "spoken."], delay=0.3)
+    start_chat(page)
+    page.click("#speak")
+    assert page.get_attribute("#speak", "aria-pressed") == "true"
+    send(page, "Say something")
+    page.wait_for_selector("body.speaking", timeout=20_000)  # a sentence's audio is playing
+    assert page.locator("#stop").is_visible()  # and Stop silences it
+    page.click("#stop")
+    page.wait_for_selector("body:not(.speaking)")
+    page.wait_for_selector(".msg.assistant.complete")
+    # The setting is kept for this user in this browser.
+    page.reload()
+    page.wait_for_selector("#speak[aria-pressed='true']")
