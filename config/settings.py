@@ -330,6 +330,12 @@ STT_BASE_URL = env_str("STT_BASE_URL")
 STT_MODEL = env_str("STT_MODEL", "whisper-1")
 STT_API_KEY_ENV = env_str("STT_API_KEY_ENV")
 
+# Conversation mode (/ws/chats/<ci>/voice/): silence that ends a turn; speech over the reply that stops it;
+# the start of playback during which that speech must last twice as long.
+VOICE_SILENCE_MS = env_int("VOICE_SILENCE_MS", 600)
+VOICE_BARGE_IN_MS = env_int("VOICE_BARGE_IN_MS", 300)
+VOICE_PLAYBACK_GRACE_MS = env_int("VOICE_PLAYBACK_GRACE_MS", 300)
+
 # Speech synthesis (voice/synthesis/): "piper" (default; espeak-ng when piper is not installed), "espeak-ng",
 # or "openai" (any OpenAI-compatible /v1/audio/speech server at TTS_BASE_URL).
 TTS_ENGINE = env_str("TTS_ENGINE", "piper")

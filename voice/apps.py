@@ -12,3 +12,10 @@ class VoiceConfig(AppConfig):
 
         extensions.register(RECORDING)  # chat's messages show their recording without chat naming voice
         extensions.register_speaker(speak)  # turns asked to ``speak`` are spoken here
+        from django.urls import re_path
+
+        from voice.conversation import ConversationConsumer
+
+        extensions.register_websocket_route(
+            re_path(r"^ws/chats/(?P<chat_id>ci_[A-Za-z0-9]+)/voice/$", ConversationConsumer.as_asgi())
+        )

@@ -29,6 +29,15 @@ class AudioRecording(models.Model):
     engine = models.CharField(max_length=40)
     model_name = models.CharField(max_length=100)
     transcription_ms = models.PositiveIntegerField()
+    # Conversation mode: from the end of the person's speech to the final transcription, the reply's first
+    # token and its first audio.
+    text_after_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name="end of speech → text (ms)")
+    first_token_after_ms = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name="end of speech → first token (ms)"
+    )
+    first_audio_after_ms = models.PositiveIntegerField(
+        null=True, blank=True, verbose_name="end of speech → first audio (ms)"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
 
     class Meta:

@@ -20,6 +20,18 @@ TurnSpeaker = Callable[["AsyncIterator[Event]", str], "AsyncIterator[Event]"]
 _speaker: list[TurnSpeaker] = []
 
 
+_routes: list[Any] = []
+
+
+def register_websocket_route(route: Any) -> None:
+    """A websocket route another app serves behind chat's authentication and origin check."""
+    _routes.append(route)
+
+
+def websocket_routes() -> list[Any]:
+    return list(_routes)
+
+
 def register_speaker(speaker: TurnSpeaker) -> None:
     _speaker[:] = [speaker]
 

@@ -12,6 +12,7 @@ from django.http.request import split_domain_port, validate_host
 from django.urls import re_path
 from django.utils.http import is_same_domain
 
+from chat.domain import extensions
 from chat.http.api import token_user
 from chat.realtime.consumers import ChatConsumer
 
@@ -93,6 +94,9 @@ def _secure(scope, headers: dict[bytes, bytes]) -> bool:
     return headers.get(header, b"").split(b",")[0].strip().decode("latin-1") == value
 
 
-websocket_urlpatterns = [re_path(r"^ws/chats/(?P<chat_id>ci_[A-Za-z0-9]+)/$", ChatConsumer.as_asgi())]
+websocket_urlpatterns = [
+    re_path(r"^ws/chats/(?P<chat_id>ci_[A-Za-z0-9]+)/$", ChatConsumer.as_asgi()),
+    *extensions.websocket_routes(),  # conversation mode, from the voice app
+]
 
 websocket_application = SameOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))

@@ -11,7 +11,8 @@ const els = {
   composer: $("#composer"), send: $("#send"), stop: $("#stop"), mic: $("#mic"), upload: $("#upload"),
   file: $("#audio-file"), error: $("#error"), title: $("#chat-title"), offline: $("#offline"),
   recording: $("#recording"), recTime: $("#rec-time"), recLevel: $("#rec-level"),
-  search: $("#search"), results: $("#search-results"), speak: $("#speak"),
+  search: $("#search"), results: $("#search-results"), speak: $("#speak"), talk: $("#talk"),
+  talkBar: $("#talk-bar"), talkState: $("#talk-state"), talkLevel: $("#talk-level"),
 };
 
 const state = {
@@ -33,6 +34,7 @@ const state = {
   spoken: new Set(), // "messageId:index" already queued
   playlist: [],
   player: null,
+  talk: null, // conversation mode: {socket, context, stream, node}
 };
 
 // ---- rendering -------------------------------------------------------------------------------------
@@ -236,7 +238,8 @@ function queueSpeech(event) {
   if (state.spoken.has(key)) return;
   state.spoken.add(key);
   const bytes = Uint8Array.from(atob(event.audio), (c) => c.charCodeAt(0));
-  state.playlist.push({ index: event.index, url: URL.createObjectURL(new Blob([bytes], { type: event.mime })) });
+  const url = URL.createObjectURL(new Blob([bytes], { type: event.mime }));
+  state.playlist.push({ messageId: event.messageId, index: event.index, url });
   state.playlist.sort((a, b) => a.index - b.index);
   if (!state.player) playNext();
 }
@@ -244,6 +247,7 @@ function queueSpeech(event) {
 function playNext() {
   const next = state.playlist.shift();
   if (!next) {
+    if (state.player) talkSend({ type: "idle" });
     state.player = null;
     showSpeaking();
     return;
@@ -251,6 +255,8 @@ function playNext() {
   const player = new Audio(next.url);
   state.player = player;
   showSpeaking();
+  document.body.dataset.played = String(Number(document.body.dataset.played || 0) + 1);
+  talkSend({ type: "playing", messageId: next.messageId, index: next.index });
   const done = () => {
     URL.revokeObjectURL(next.url);
     if (state.player === player) playNext();
@@ -266,6 +272,7 @@ function stopSpeaking() {
   if (state.player) {
     state.player.pause();
     state.player = null;
+    talkSend({ type: "idle" });
   }
   showSpeaking();
 }
@@ -282,6 +289,83 @@ function setSpeak(on) {
   localStorage.setItem(`speakReplies:${layout.dataset.username}`, on ? "1" : "0");
   els.speak.setAttribute("aria-pressed", String(on));
   if (!on) stopSpeaking();
+}
+
+// ---- conversation mode: the microphone stays open; the server hears the turns and answers aloud ------
+
+function talkSend(message) {
+  if (state.talk?.socket.readyState === WebSocket.OPEN) state.talk.socket.send(JSON.stringify(message));
+}
+
+async function startTalking() {
+  hideError();
+  await ready;
+  await ensureChat();
+  let stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({
+      audio: { echoCancellation: true, noiseSuppression: true, autoGainControl: true, channelCount: 1 },
+    });
+  } catch (error) {
+    showError(microphoneProblem(error), null);
+    return;
+  }
+  const context = new AudioContext();
+  await context.audioWorklet.addModule("/static/js/pcm-worklet.js");
+  const node = new AudioWorkletNode(context, "pcm-capture");
+  context.createMediaStreamSource(stream).connect(node);
+  const scheme = location.protocol === "https:" ? "wss" : "ws";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/chats/${state.chatId}/voice/`);
+  socket.binaryType = "arraybuffer";
+  state.talk = { socket, context, stream, node };
+  node.port.onmessage = (message) => socket.readyState === WebSocket.OPEN && socket.send(message.data);
+  socket.onmessage = (message) => onTalk(JSON.parse(message.data));
+  socket.onclose = (event) => {
+    if (state.talk?.socket !== socket) return;
+    stopTalking();
+    if (event.code === 4400) showError(event.reason, null);
+  };
+  els.talk.setAttribute("aria-pressed", "true");
+  els.talkBar.hidden = false;
+  setTalkState("connecting…");
+}
+
+function stopTalking() {
+  const talk = state.talk;
+  state.talk = null;
+  if (talk) {
+    talk.socket.close();
+    talk.stream.getTracks().forEach((track) => track.stop());
+    talk.context.close();
+  }
+  els.talk.setAttribute("aria-pressed", "false");
+  els.talkBar.hidden = true;
+}
+
+function setTalkState(text, phase = "") {
+  els.talkState.textContent = text;
+  els.talkBar.dataset.phase = phase;
+}
+
+function onTalk(event) {
+  switch (event.type) {
+    case "level":
+      els.talkLevel.style.width = `${Math.round(event.value * 100)}%`;
+      return;
+    case "status":
+      if (!event.eventId) setTalkState(event.message, event.state); // the conversation's phase
+      break;
+    case "barge_in":
+      stopSpeaking(); // the person spoke over the reply: silence it at once
+      return;
+    case "dropped":
+      setTalkState("didn't catch that — listening…", "listening");
+      return;
+    case "error":
+      showError(event.message, null);
+      return;
+  }
+  if (event.eventId != null) onTurnEvent(event);
 }
 
 // ---- a turn's events, whatever carries them ---------------------------------------------------------
@@ -512,6 +596,7 @@ function sendAudio(blob, name, clientMessageId = crypto.randomUUID()) {
 
 async function stop() {
   stopSpeaking();
+  talkSend({ type: "stop" });
   if (!state.chatId) return;
   try {
     await request(`/api/chats/${state.chatId}/stop`, { method: "POST", json: {} });
@@ -724,6 +809,7 @@ $("#new-chat").addEventListener("click", newChat);
 els.search.addEventListener("input", onSearchInput);
 els.speak.setAttribute("aria-pressed", String(state.speak));
 els.speak.addEventListener("click", () => setSpeak(!state.speak));
+els.talk.addEventListener("click", () => (state.talk ? stopTalking() : startTalking()));
 $("#rename-chat").addEventListener("click", renameChat);
 $("#delete-chat").addEventListener("click", deleteChat);
 $("#toggle-sidebar").addEventListener("click", () => layout.classList.toggle("show-sidebar"));

@@ -92,3 +92,63 @@ def test_spoken_replies_play_when_the_setting_is_on(strict_page, llm):
     # The setting is kept for this user in this browser.
     page.reload()
     page.wait_for_selector("#speak[aria-pressed='true']")
+
+
+def _conversation_wav(path):
+    """Two questions with silence between them, spoken by piper, as the fake microphone plays them (looped)."""
+    import wave
+
+    import numpy as np
+
+    from voice.speech import get_speech_engine
+
+    engine = get_speech_engine()
+    parts = []
+    for text, pause in (("What is the capital of France?", 2.0), ("And what is the capital of Italy?", 6.0)):
+        speech = engine.synthesize(text)
+        parts += [speech.samples, np.zeros(int(pause * speech.sample_rate), np.float32)]
+        rate = speech.sample_rate
+    audio = np.concatenate([np.zeros(int(0.5 * rate), np.float32), *parts])
+    with wave.open(str(path), "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(rate)
+        wav.writeframes((np.clip(audio, -1, 1) * 32767).astype("<i2").tobytes())
+
+
+def test_conversation_mode_hears_two_questions_and_answers_aloud(
+    playwright_instance, daphne_server, person, model, llm, tmp_path
+):
+    from tests.e2e.conftest import launch, sign_in
+
+    llm.script(tokens=["Paris ", "is ", "the ", "capital."], delay=0.05)
+    llm.script(tokens=["Rome ", "is ", "the ", "capital."], delay=0.05)
+    llm.default.tokens = ["Again."]
+    wav = tmp_path / "two-questions.wav"
+    _conversation_wav(wav)
+    flags = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+             f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
+    browser = launch(playwright_instance, *flags)
+    try:
+        context = browser.new_context(viewport={"width": 1200, "height": 800})
+        context.grant_permissions(["microphone"], origin=daphne_server.url)
+        page = context.new_page()
+        sign_in(page, daphne_server)
+        start_chat(page)
+        page.click("#talk")
+        page.wait_for_selector("#talk-bar:not([hidden])")
+        page.locator(".msg.assistant.complete").nth(1).wait_for(timeout=60_000)
+        page.click("#talk")  # conversation mode off: the microphone closes
+        page.wait_for_selector("#talk-bar", state="hidden")
+        users = page.locator(".msg.user .body").all_inner_texts()
+        assert "france" in users[0].lower() and "italy" in users[1].lower(), users
+        replies = page.locator(".msg.assistant .body").all_inner_texts()
+        assert replies[:2] == ["Paris is the capital.", "Rome is the capital."]
+        assert int(page.get_attribute("body", "data-played") or 0) >= 2  # the replies were played
+        context.close()
+    finally:
+        browser.close()
+    from chat.models import Message
+
+    stored = list(Message.objects.order_by("chat_id", "seq").values_list("role", "source", "status")[:4])
+    assert stored == [("user", "voice", "complete"), ("assistant", "text", "complete")] * 2

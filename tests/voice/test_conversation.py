@@ -1,0 +1,149 @@
+"""Conversation mode over a real websocket to the ASGI app: utterances of real (synthesised) speech are found by
+Silero VAD, heard by Whisper and answered aloud; silence makes no message; speech over the reply stops it."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+
+import numpy as np
+import pytest
+from channels.testing import WebsocketCommunicator
+
+from chat.models import Message
+from config.asgi import application
+from voice.models import AudioRecording
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+HOST = (b"host", b"127.0.0.1:8000")
+ORIGIN = (b"origin", b"http://127.0.0.1:8000")
+
+
+@pytest.fixture(autouse=True)
+def small_whisper(settings, tmp_path):
+    settings.WHISPER_ENGINE, settings.WHISPER_MODEL = "faster-whisper", "base"
+    settings.MEDIA_ROOT = tmp_path / "media"
+
+
+def said(text: str) -> np.ndarray:
+    """Speech at 16 kHz, from piper (as a person's voice would come from the microphone)."""
+    from voice.speech import get_speech_engine
+
+    speech = get_speech_engine().synthesize(text)
+    count = int(len(speech.samples) * 16_000 / speech.sample_rate)
+    return np.interp(np.linspace(0, len(speech.samples) - 1, count), np.arange(len(speech.samples)), speech.samples)
+
+
+def silence(seconds: float) -> np.ndarray:
+    return np.zeros(int(seconds * 16_000))
+
+
+def pcm(samples: np.ndarray) -> list[bytes]:
+    data = (np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes()
+    return [data[i : i + 3200] for i in range(0, len(data), 3200)]  # 100 ms frames
+
+
+async def connect(chat, token) -> WebsocketCommunicator:
+    ws = WebsocketCommunicator(application, f"/ws/chats/{chat.public_id}/voice/?token={token}", headers=[HOST, ORIGIN])
+    connected, _ = await ws.connect()
+    assert connected
+    return ws
+
+
+async def send_audio(ws, samples: np.ndarray, realtime: float = 0.0) -> None:
+    for frame in pcm(samples):
+        await ws.send_to(bytes_data=frame)
+        if realtime:
+            await asyncio.sleep(0.1 * realtime)
+
+
+async def until(ws, predicate, timeout: float = 60) -> list[dict]:
+    seen = []
+    async with asyncio.timeout(timeout):
+        while True:
+            event = json.loads(await ws.receive_from(timeout))
+            seen.append(event)
+            if predicate(event):
+                return seen
+
+
+async def test_two_utterances_are_heard_answered_and_spoken(chat, token, llm):
+    llm.script(tokens=["Paris ", "is ", "the ", "capital."], delay=0.05)
+    llm.script(tokens=["Rome ", "is."], delay=0.05)
+    ws = await connect(chat, token)
+    audio = np.concatenate([silence(0.5), said("What is the capital of France?"), silence(1.2),
+                            said("And the capital of Italy?"), silence(1.2)])  # fmt: skip
+    await send_audio(ws, audio)
+    first = await until(ws, lambda e: e["type"] == "stream_end")
+    second = await until(ws, lambda e: e["type"] == "stream_end")
+    for events, words in ((first, "france"), (second, "italy")):
+        types = [e["type"] for e in events]
+        states = [e["state"] for e in events if e["type"] == "status"]
+        assert "transcribing" in states and "thinking" in states and "speaking" in states
+        transcription = next(e for e in events if e["type"] == "transcription")
+        assert words in transcription["text"].lower()
+        assert types.index("transcription") < types.index("stream_start") < types.index("speech")
+        assert events[-1]["finishReason"] == "stop"
+    await ws.disconnect()
+    messages = [m async for m in Message.objects.filter(chat=chat).order_by("seq")]
+    assert [(m.role, m.source, m.status) for m in messages] == [
+        ("user", "voice", "complete"), ("assistant", "text", "complete"),
+    ] * 2  # fmt: skip
+    assert messages[1].content == "Paris is the capital." and messages[3].content == "Rome is."
+    recordings = [r async for r in AudioRecording.objects.order_by("id")]
+    assert len(recordings) == 2 and all(r.format == "wav" and r.duration_ms > 1000 for r in recordings)
+    assert all(r.text_after_ms is not None and r.first_audio_after_ms is not None for r in recordings)
+
+
+async def test_silence_and_noise_make_no_message(chat, token, llm):
+    ws = await connect(chat, token)
+    noise = np.random.default_rng(1).normal(0, 0.02, 16_000 * 3)
+    await send_audio(ws, np.concatenate([silence(2), noise, silence(1)]))
+    await asyncio.sleep(1)
+    assert await Message.objects.filter(chat=chat).acount() == 0
+    assert not llm.chat_requests
+    await ws.disconnect()
+
+
+async def test_speaking_over_the_reply_stops_it(chat, token, llm):
+    llm.script(tokens=[f"word{i}. " for i in range(200)], delay=0.1)
+    llm.script(tokens=["Okay."])
+    ws = await connect(chat, token)
+    await send_audio(ws, np.concatenate([said("Tell me a very long story please."), silence(1)]))
+    await until(ws, lambda e: e["type"] == "speech")
+    await ws.send_to(text_data=json.dumps({"type": "playing", "messageId": "x", "index": 0}))
+    await send_audio(ws, np.concatenate([said("Stop, stop. What time is it?"), silence(1)]), realtime=1)
+    events = await until(ws, lambda e: e["type"] == "barge_in")
+    ended = await until(ws, lambda e: e["type"] == "stream_end")
+    assert ended[-1]["finishReason"] == "stopped"
+    await until(ws, lambda e: e["type"] == "stream_end")  # the new utterance is the next turn
+    await ws.disconnect()
+    first_reply = await Message.objects.aget(chat=chat, seq=2)
+    assert first_reply.status == "interrupted" and first_reply.finish_reason == "barge_in"
+    assert first_reply.content.startswith("word0.")
+    assert await Message.objects.filter(chat=chat).acount() == 4
+    assert events
+
+
+async def test_garbage_frames_close_the_socket_with_a_reason(chat, token):
+    ws = await connect(chat, token)
+    await ws.send_to(bytes_data=b"\x01\x02\x03")  # not 16-bit samples
+    error = (await until(ws, lambda e: e["type"] == "error", timeout=5))[-1]
+    assert "16-bit PCM" in error["message"]
+    closed = await ws.receive_output(5)
+    assert closed["type"] == "websocket.close" and closed["code"] == 4400
+    ws = await connect(chat, token)
+    await ws.send_to(text_data="not json")
+    assert (await until(ws, lambda e: e["type"] == "error", timeout=5))[-1]["code"] == "bad_frame"
+
+
+async def test_only_the_owner_may_talk(chat, other_user):
+    from chat.domain.services import api_token_create
+
+    stranger = (await asyncio.to_thread(api_token_create, user=other_user))[1]
+    ws = WebsocketCommunicator(
+        application, f"/ws/chats/{chat.public_id}/voice/?token={stranger}", headers=[HOST, ORIGIN]
+    )
+    connected, _ = await ws.connect()
+    assert not connected

@@ -1,0 +1,267 @@
+"""Conversation mode: ``/ws/chats/<ci>/voice/``. The page keeps the microphone open and streams 16 kHz mono
+16-bit PCM here as binary frames; the server finds the ends of turns with voice activity detection
+(``voice.vad``), transcribes each utterance, and answers it with the same turn as ``/api/chat/voice``, spoken.
+
+Frames from the server are JSON: the turn's events as the POST stream sends them (``transcription`` first,
+``speech`` among the tokens), ``status`` events for each phase (``listening``, ``transcribing``, ``thinking``,
+``speaking``), ``level`` (the microphone's loudness, a few times a second), ``dropped`` (an utterance that was
+silence or a Whisper hallucination: nothing is sent to the model) and ``barge_in`` (the person spoke over the
+reply: stop playing it now).
+
+Frames from the page: binary audio, and JSON ``{"type": "playing", "messageId", "index"}`` when a sentence
+starts playing, ``{"type": "idle"}`` when playback ends, ``{"type": "stop"}`` to stop the reply. Anything
+else closes the socket with code 4400 and a reason.
+
+Barge-in: speech that lasts ``VOICE_BARGE_IN_MS`` while the reply streams or plays stops it. The reply is
+saved ``interrupted`` with what had been spoken of it, and the new utterance is the next turn. Speech in the
+first ``VOICE_PLAYBACK_GRACE_MS`` of playback must last twice as long (the browser's echo cancellation
+removes most of the reply from the microphone; this keeps what is left from interrupting it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import tempfile
+import time
+import wave
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from channels.generic.websocket import AsyncWebsocketConsumer
+from django.conf import settings
+
+from chat.domain.db import run_db
+from chat.domain.selectors import chat_get
+from chat.exceptions import ChatError, NotFound
+from chat.http.ratelimit import acquire_stream, check_turn_rate, subjects
+from chat.models import Message
+from chat.realtime.consumers import MAX_PUBLIC_ID
+from chat.turns.events import HEARTBEAT, Speech, Status, StreamEnd, Token, Transcription, logged
+from chat.turns.run import TurnOptions, TurnStream, start_turn
+from config.compat.consumers import DispatchWithoutThreadHop
+from voice.engines import get_engine
+from voice.hallucinations import is_hallucination
+from voice.models import AudioRecording
+from voice.services import Recording, voice_turn_begin
+from voice.vad import RATE, Utterance, Utterances
+
+logger = logging.getLogger(__name__)
+
+MAX_FRAME_BYTES = RATE * 2  # one second of audio
+LEVEL_EVERY = 0.1  # seconds between level frames
+
+
+class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
+    async def connect(self) -> None:
+        self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
+        self.user = self.scope.get("user")
+        if self.user is None or not self.user.is_authenticated or len(self.chat_id) > MAX_PUBLIC_ID:
+            await self.close()
+            return
+        try:
+            await run_db(chat_get, user=self.user, chat_id=self.chat_id)
+        except NotFound:
+            await self.close()
+            return
+        self.utterances = Utterances(silence_ms=settings.VOICE_SILENCE_MS)
+        self.turn: TurnStream | None = None
+        self.turn_task: asyncio.Task[None] | None = None
+        self.reply: dict[str, Any] = {}  # the running reply: id, spoken sentences, what is playing
+        self.playing_since: float | None = None
+        self.barged = False
+        self.level_at = 0.0
+        self.work: asyncio.Queue[Utterance] = asyncio.Queue()
+        await self.accept()
+        self.worker = asyncio.create_task(self._answer_utterances())
+        await self._status("listening", "listening…")
+
+    async def disconnect(self, code: int) -> None:
+        for task in (getattr(self, "worker", None), self.turn_task if hasattr(self, "turn_task") else None):
+            if task is not None:
+                task.cancel()
+
+    # --- frames from the page ----------------------------------------------------------------------
+
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        if bytes_data is not None:
+            if len(bytes_data) % 2 or len(bytes_data) > MAX_FRAME_BYTES:
+                await self._refuse("Audio frames are 16 kHz mono 16-bit PCM, at most one second each.")
+                return
+            await self._audio(np.frombuffer(bytes_data, dtype="<i2").astype(np.float32) / 32768.0)
+            return
+        try:
+            message = json.loads(text_data or "")
+            kind = message["type"]
+        except (ValueError, TypeError, KeyError):
+            await self._refuse("Text frames are JSON objects with a 'type'.")
+            return
+        if kind == "playing":
+            self.reply["playing"] = message.get("index")
+            self.playing_since = self.playing_since or time.monotonic()
+        elif kind == "idle":
+            self.playing_since = None
+        elif kind == "stop":
+            await self._stop_reply()
+        elif kind != "ping":
+            await self._refuse(f"Unknown message type {str(kind)[:40]!r}.")
+
+    async def _refuse(self, reason: str) -> None:
+        await self.send(text_data=json.dumps({"type": "error", "code": "bad_frame", "message": reason}))
+        await self.close(code=4400, reason=reason[:120])
+
+    async def _audio(self, samples: np.ndarray) -> None:
+        for utterance in self.utterances.feed(samples):
+            if self.barged or not self._replying():
+                self.barged = False
+                self.work.put_nowait(utterance)
+            # else: heard while the reply played and too short to interrupt it: its own echo, most likely
+        now = time.monotonic()
+        if now - self.level_at >= LEVEL_EVERY:
+            self.level_at = now
+            await self.send(
+                text_data=json.dumps({"type": "level", "value": round(min(self.utterances.level * 5, 1), 3)})
+            )
+        if self._replying() and not self.barged and self._barge_in_heard():
+            self.barged = True
+            await self.send(text_data=json.dumps({"type": "barge_in"}))
+            await self._stop_reply(barge_in=True)
+
+    def _replying(self) -> bool:
+        running = self.turn_task is not None and not self.turn_task.done()
+        return running or self.playing_since is not None
+
+    def _barge_in_heard(self) -> bool:
+        heard_ms = self.utterances.heard_ms
+        needed = settings.VOICE_BARGE_IN_MS
+        if (
+            self.playing_since is not None
+            and time.monotonic() - self.playing_since < settings.VOICE_PLAYBACK_GRACE_MS / 1000
+        ):
+            needed *= 2
+        return heard_ms >= needed
+
+    # --- turns ---------------------------------------------------------------------------------------
+
+    async def _answer_utterances(self) -> None:
+        while True:
+            utterance = await self.work.get()
+            if self.turn_task is not None:
+                await asyncio.gather(self.turn_task, return_exceptions=True)
+            try:
+                await self._answer(utterance)
+            except ChatError as error:
+                await self.send(text_data=json.dumps({"type": "error", "code": error.code, "message": error.message}))
+            except Exception:
+                logger.exception("Conversation turn failed")
+                await self.send(text_data=json.dumps({"type": "error", "code": "internal_error",
+                                                      "message": "Something went wrong on the server."}))  # fmt: skip
+            await self._status("listening", "listening…")
+
+    async def _answer(self, utterance: Utterance) -> None:
+        speech_end = time.monotonic() - max(self.utterances.fed / RATE - utterance.ended_at, 0)
+        await self._status("transcribing", "transcribing…")
+        engine = get_engine()
+        transcript = await engine.atranscribe(utterance.samples, language=None)
+        if is_hallucination(transcript.text, utterance.speech_ms):
+            await self.send(text_data=json.dumps({"type": "dropped", "reason": "no_speech", "text": transcript.text}))
+            return
+        text_ms = int((time.monotonic() - speech_end) * 1000)
+        keys = subjects(self.user, None)
+        await check_turn_rate(keys)
+        release = await acquire_stream(keys)
+        try:
+            begun = await self._begin(utterance, transcript, engine)
+        except BaseException:
+            await release()
+            raise
+        audio = begun.user_message.audio
+        event = Transcription(transcript.text, audio.language, audio.duration_ms, begun.user_message.public_id)
+        self.reply = {"id": begun.assistant_message.public_id, "spoken": {}, "playing": None,
+                      "speech_end": speech_end, "first_token": None, "first_audio": None}  # fmt: skip
+        self.turn = start_turn(begun, TurnOptions(speak=True), started=time.monotonic(), prelude=[event],
+                               on_finish=release)  # fmt: skip
+        self.turn_task = asyncio.create_task(self._relay(self.turn, begun.user_message.audio, text_ms))
+
+    async def _begin(self, utterance: Utterance, transcript: Any, engine: Any) -> Any:
+        return await run_db(
+            _store_and_begin, user=self.user, chat_id=self.chat_id, samples=utterance.samples,
+            transcript=transcript, engine=engine.name, model=engine.model_name,
+        )  # fmt: skip
+
+    async def _relay(self, turn: TurnStream, recording: AudioRecording, text_ms: int) -> None:
+        reply = self.reply
+        await self._status("thinking", "thinking…")
+        speaking = False
+        while (item := await turn.next()) is not None:
+            event_id, event = item
+            if event is HEARTBEAT:
+                continue
+            if isinstance(event, Token) and reply["first_token"] is None:
+                reply["first_token"] = time.monotonic()
+            if isinstance(event, Speech):
+                reply["spoken"][event.index] = event.text
+                reply["first_audio"] = reply["first_audio"] or time.monotonic()
+                if not speaking:
+                    speaking = True
+                    await self._status("speaking", "speaking…")
+            if isinstance(event, StreamEnd):  # saved before the page hears the turn is over
+                end = reply["speech_end"]
+                first_token, first_audio = (
+                    int((reply[key] - end) * 1000) if reply[key] else None for key in ("first_token", "first_audio")
+                )
+                await run_db(_save_latency, recording=recording, text_ms=text_ms, first_token_ms=first_token,
+                             first_audio_ms=first_audio)  # fmt: skip
+            await self.send(text_data=json.dumps(logged(event, event_id), ensure_ascii=False))
+        if self.barged:
+            await run_db(_keep_what_was_heard, message_id=reply["id"], spoken=reply["spoken"],
+                         playing=reply.get("playing"))  # fmt: skip
+
+    async def _stop_reply(self, *, barge_in: bool = False) -> None:
+        self.playing_since = None
+        if self.turn is not None and self.turn.control is not None:
+            self.turn.control.stop()
+        elif barge_in and self.reply.get("id"):  # the reply had finished streaming and was still playing
+            await run_db(_keep_what_was_heard, message_id=self.reply["id"], spoken=self.reply["spoken"],
+                         playing=self.reply.get("playing"))  # fmt: skip
+
+    async def _status(self, state: str, message: str) -> None:
+        await self.send(text_data=json.dumps(Status(message, state=state).to_dict()))
+
+
+def _save_latency(*, recording: AudioRecording, text_ms: int, first_token_ms: int | None,
+                  first_audio_ms: int | None) -> None:  # fmt: skip
+    """End of speech to final transcription, to the reply's first token and to its first audio, in ms."""
+    AudioRecording.objects.filter(pk=recording.pk).update(
+        text_after_ms=text_ms, first_token_after_ms=first_token_ms, first_audio_after_ms=first_audio_ms
+    )
+
+
+def _keep_what_was_heard(*, message_id: str, spoken: dict[int, str], playing: int | None) -> None:
+    """A reply cut off by the person speaking: ``interrupted``, holding the sentences they heard."""
+    heard = [spoken[index] for index in sorted(spoken) if playing is None or index <= playing]
+    Message.objects.filter(public_id=message_id).exclude(status=Message.Status.STREAMING).update(
+        status=Message.Status.INTERRUPTED, finish_reason="barge_in", content=" ".join(heard)
+    )
+
+
+def _store_and_begin(*, user: Any, chat_id: str, samples: np.ndarray, transcript: Any, engine: str, model: str) -> Any:
+    """The utterance as a WAV recording of the user's message, and the turn begun."""
+    with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as handle:
+        path = Path(handle.name)
+    try:
+        with wave.open(str(path), "wb") as wav:
+            wav.setnchannels(1)
+            wav.setsampwidth(2)
+            wav.setframerate(RATE)
+            wav.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        recording = Recording(
+            path=path, format="wav", size_bytes=path.stat().st_size, duration_ms=int(len(samples) / RATE * 1000),
+            language=transcript.language, engine=engine, model_name=model, transcription_ms=transcript.elapsed_ms,
+        )  # fmt: skip
+        return voice_turn_begin(user=user, chat_id=chat_id, model_id=None, transcript=transcript.text,
+                                recording=recording)  # fmt: skip
+    finally:
+        path.unlink(missing_ok=True)
