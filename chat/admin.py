@@ -187,6 +187,7 @@ class MessageInline(admin.StackedInline):
 
 @admin.register(ChatInstance)
 class ChatInstanceAdmin(admin.ModelAdmin):
+    change_list_template = "admin/chat/chatinstance/change_list.html"
     list_display = (
         "__str__", "owner", "chat_model", "messages_count", "voice_count", "updated_at", "tokens_total",
         "problems", "review_state", "thumbs",
@@ -245,6 +246,13 @@ class ChatInstanceAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False  # Conversations are started by people, not by reviewers.
+
+    def changelist_view(self, request, extra_context=None):
+        response = super().changelist_view(request, extra_context)
+        if hasattr(response, "context_data") and "cl" in response.context_data:
+            # Figures other apps add over the conversations listed (conversation mode's latencies).
+            response.context_data["summaries"] = extensions.admin_summaries(response.context_data["cl"].queryset)
+        return response
 
     @admin.display(description="Messages", ordering="messages_count")
     def messages_count(self, chat):

@@ -320,6 +320,8 @@ WHISPER_MODELS = list(dict.fromkeys([WHISPER_MODEL, *env_list("WHISPER_MODELS", 
 WHISPER_CACHE_DIR = Path(env_str("WHISPER_CACHE_DIR", str(VAR_DIR / "models" / "whisper")))
 WHISPER_THREADS = env_int("WHISPER_THREADS", os.cpu_count() or 2)
 WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 1)
+# Automatic language detection chooses only among these codes (e.g. "en,fr,de"); blank: any language.
+WHISPER_LANGUAGES = env_list("WHISPER_LANGUAGES")
 TRANSCRIPTION_ENGINES = {
     "openai-whisper": "voice.transcription.openai_whisper.OpenAIWhisperEngine",
     "faster-whisper": "voice.transcription.faster.FasterWhisperEngine",

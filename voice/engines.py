@@ -67,6 +67,7 @@ def get_engine(engine: str | None = None, model: str | None = None) -> Transcrip
                 cache_dir=Path(settings.WHISPER_CACHE_DIR),
                 threads=settings.WHISPER_THREADS,
                 beam_size=max(settings.WHISPER_BEAM_SIZE, 1),
+                languages=tuple(settings.WHISPER_LANGUAGES),
                 base_url=settings.STT_BASE_URL if remote else "",
                 api_key=_key(settings.STT_API_KEY_ENV) if remote else "",
             )

@@ -40,6 +40,12 @@ def recording_dict(message: Message) -> dict[str, Any] | None:
         "engine": audio.engine,
         "model": audio.model_name,
         "transcriptionMs": audio.transcription_ms,
+        # conversation mode: end of speech to the final text, the reply's first token, its first audio
+        "latency": {
+            "textMs": audio.text_after_ms,
+            "firstTokenMs": audio.first_token_after_ms,
+            "firstAudioMs": audio.first_audio_after_ms,
+        },
     }
 
 
@@ -59,7 +65,67 @@ def recording_admin_html(message: Message) -> str | None:
 
 def transcription_timing(message: Message) -> str | None:
     audio = recording_of(message)
-    return f"transcription {audio.transcription_ms} ms" if audio is not None else None
+    if audio is None:
+        return None
+    parts = [f"transcription {audio.transcription_ms} ms"]
+    latencies = (
+        ("end of speech → text", audio.text_after_ms),
+        ("→ first token", audio.first_token_after_ms),
+        ("→ first audio", audio.first_audio_after_ms),
+    )
+    for label, value in latencies:
+        if value is not None:
+            parts.append(f"{label} {value} ms")
+    return " · ".join(parts)
+
+
+def speech_url(message_id: str) -> str:
+    return reverse("voice:message-speech", kwargs={"message_id": message_id})
+
+
+def spoken_dict(message: Message) -> dict[str, Any] | None:
+    """Where to hear a reply spoken (synthesised on demand, as the person heard it with speech on)."""
+    if message.role != Message.Role.ASSISTANT or not message.content:
+        return None
+    return {"url": speech_url(message.public_id)}
+
+
+def spoken_admin_html(message: Message) -> str | None:
+    if message.role != Message.Role.ASSISTANT or not message.content:
+        return None
+    return format_html('Spoken: <audio controls preload="none" src="{}"></audio>', speech_url(message.public_id))
+
+
+SPOKEN = MessageExtension(
+    key="speech",
+    related=None,
+    to_dict=spoken_dict,
+    admin_html=spoken_admin_html,
+    admin_timing=lambda message: None,
+    export_link=lambda message: None,
+)
+
+
+def _percentile(values: list[int], share: float) -> int:
+    ordered = sorted(values)
+    return ordered[min(int(share * len(ordered)), len(ordered) - 1)]
+
+
+def latency_summary(chats: Any) -> str | None:
+    """p50 and p95 of conversation mode's latencies over the conversations listed."""
+    rows = list(
+        AudioRecording.objects.filter(message__chat__in=chats, text_after_ms__isnull=False).values_list(
+            "text_after_ms", "first_token_after_ms", "first_audio_after_ms"
+        )[:10000]
+    )
+    if not rows:
+        return None
+    parts = []
+    for index, label in enumerate(("end of speech → text", "→ first token", "→ first audio")):
+        values = [row[index] for row in rows if row[index] is not None]
+        if values:
+            parts.append(f"{label}: p50 {_percentile(values, 0.5)} ms, p95 {_percentile(values, 0.95)} ms")
+    return format_html("Conversation mode, {} spoken turns — {}", len(rows), "; ".join(parts))
 
 
 def recording_link(message: Message) -> tuple[str, str] | None:

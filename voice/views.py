@@ -18,10 +18,13 @@ from chat.http.views import collect_turn, sse_response
 from chat.models import Message
 from chat.turns.events import Transcription
 from chat.turns.run import TurnOptions, start_turn
+from voice.encoding import MIME, StreamEncoder
 from voice.exceptions import AudioTooLarge, EmptyAudio
 from voice.languages import parse_language
 from voice.models import AudioRecording
+from voice.sentences import SentenceSplitter
 from voice.services import transcribe_upload, voice_turn_begin, voice_turn_check
+from voice.speech import get_speech_engine, synthesize
 
 
 def uploaded_audio(request: HttpRequest, field: str) -> UploadedFile:
@@ -105,5 +108,32 @@ async def message_audio_view(request: HttpRequest, message_id: str) -> FileRespo
     recording = await run_db(_recording_for, request.api_user, message_id)
     handle = await sync_to_async(recording.file.open, thread_sensitive=False)("rb")
     response = FileResponse(handle, content_type=recording.content_type)
+    response["Cache-Control"] = "private, max-age=3600"
+    return response
+
+
+def _reply_for(user, message_id: str) -> Message:
+    queryset = Message.objects.filter(role=Message.Role.ASSISTANT)
+    if not user.has_perm("voice.view_audiorecording"):  # reviewers with the right; everyone else: their own
+        queryset = queryset.filter(chat__owner=user)
+    try:
+        return queryset.get(public_id=message_id)
+    except Message.DoesNotExist:
+        raise NotFound("No reply was found for this message.", code="message_not_found") from None
+
+
+@api_view(["GET"])
+async def message_speech_view(request: HttpRequest, message_id: str) -> HttpResponse:
+    """A reply spoken as a person with speech on heard it (sentence by sentence, code left out), made on
+    demand: Ogg Opus by default, ``?format=mp3|wav`` also."""
+    reply = await run_db(_reply_for, request.api_user, message_id)
+    fmt = request.GET.get("format") or "opus"
+    if fmt not in ("opus", "mp3", "wav"):
+        raise BadRequest("'format' must be opus, mp3 or wav.", code="invalid_value")
+    engine = get_speech_engine()
+    splitter = SentenceSplitter()
+    encoder = StreamEncoder(fmt)
+    chunks = [encoder.encode(await synthesize(engine, s)) for s in splitter.feed(reply.content) + splitter.flush()]
+    response = HttpResponse(b"".join([*chunks, encoder.close()]), content_type=MIME[fmt])
     response["Cache-Control"] = "private, max-age=3600"
     return response

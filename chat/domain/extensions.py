@@ -32,6 +32,18 @@ def websocket_routes() -> list[Any]:
     return list(_routes)
 
 
+_summaries: list[Callable[[Any], str | None]] = []
+
+
+def register_admin_summary(summary: Callable[[Any], str | None]) -> None:
+    """A line of figures over the conversations a reviewer has filtered (the review desk's list)."""
+    _summaries.append(summary)
+
+
+def admin_summaries(chats: Any) -> list[str]:
+    return [html for summary in _summaries if (html := summary(chats))]
+
+
 def register_speaker(speaker: TurnSpeaker) -> None:
     _speaker[:] = [speaker]
 
@@ -44,7 +56,7 @@ def speaker() -> TurnSpeaker | None:
 @dataclass(frozen=True, slots=True)
 class MessageExtension:
     key: str  # its field in a message's JSON (always present, None where it has nothing)
-    related: str  # the reverse one-to-one loaded with messages (``select_related``)
+    related: str | None  # the reverse one-to-one loaded with messages (``select_related``), if any
     to_dict: Callable[[Message], dict[str, Any] | None]
     admin_html: Callable[[Message], str | None]  # on the review desk's conversation page
     admin_timing: Callable[[Message], str | None]  # a part of the message's timings line
@@ -60,7 +72,7 @@ def register(extension: MessageExtension) -> None:
 
 def message_related() -> list[str]:
     """The relations to ``select_related`` whenever messages are read to be shown."""
-    return [extension.related for extension in _extensions.values()]
+    return [extension.related for extension in _extensions.values() if extension.related]
 
 
 def message_fields(message: Message) -> dict[str, Any]:

@@ -104,7 +104,7 @@ def _conversation_wav(path):
 
     engine = get_speech_engine()
     parts = []
-    for text, pause in (("What is the capital of France?", 2.0), ("And what is the capital of Italy?", 6.0)):
+    for text, pause in (("What is the weather in London tomorrow?", 2.0), ("Should I take an umbrella with me?", 6.0)):
         speech = engine.synthesize(text)
         parts += [speech.samples, np.zeros(int(pause * speech.sample_rate), np.float32)]
         rate = speech.sample_rate
@@ -141,7 +141,7 @@ def test_conversation_mode_hears_two_questions_and_answers_aloud(
         page.click("#talk")  # conversation mode off: the microphone closes
         page.wait_for_selector("#talk-bar", state="hidden")
         users = page.locator(".msg.user .body").all_inner_texts()
-        assert "france" in users[0].lower() and "italy" in users[1].lower(), users
+        assert "weather" in users[0].lower() and "umbrella" in users[1].lower(), users
         replies = page.locator(".msg.assistant .body").all_inner_texts()
         assert replies[:2] == ["Paris is the capital.", "Rome is the capital."]
         assert int(page.get_attribute("body", "data-played") or 0) >= 2  # the replies were played

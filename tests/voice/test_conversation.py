@@ -72,17 +72,19 @@ async def test_two_utterances_are_heard_answered_and_spoken(chat, token, llm):
     llm.script(tokens=["Paris ", "is ", "the ", "capital."], delay=0.05)
     llm.script(tokens=["Rome ", "is."], delay=0.05)
     ws = await connect(chat, token)
-    audio = np.concatenate([silence(0.5), said("What is the capital of France?"), silence(1.2),
-                            said("And the capital of Italy?"), silence(1.2)])  # fmt: skip
+    audio = np.concatenate([silence(0.5), said("What is the weather in London tomorrow?"), silence(1.2),
+                            said("Should I take an umbrella with me?"), silence(1.2)])  # fmt: skip
     await send_audio(ws, audio)
     first = await until(ws, lambda e: e["type"] == "stream_end")
     second = await until(ws, lambda e: e["type"] == "stream_end")
-    for events, words in ((first, "france"), (second, "italy")):
+    # piper's voice varies a little from run to run (its noise scales): most of the key words must be heard.
+    for events, words in ((first, ("weather", "london", "tomorrow")), (second, ("take", "umbrella", "with"))):
         types = [e["type"] for e in events]
         states = [e["state"] for e in events if e["type"] == "status"]
         assert "transcribing" in states and "thinking" in states and "speaking" in states
         transcription = next(e for e in events if e["type"] == "transcription")
-        assert words in transcription["text"].lower()
+        heard = [word for word in words if word in transcription["text"].lower()]
+        assert len(heard) >= 2, transcription["text"]
         assert types.index("transcription") < types.index("stream_start") < types.index("speech")
         assert events[-1]["finishReason"] == "stop"
     await ws.disconnect()

@@ -23,6 +23,8 @@ class EngineConfig:
     cache_dir: Path
     threads: int = 2
     beam_size: int = 1
+    # Automatic language detection chooses only among these (empty: any language Whisper knows).
+    languages: tuple[str, ...] = ()
     # A remote engine's server (``voice.transcription.remote``)
     base_url: str = ""
     api_key: str = ""
@@ -72,6 +74,12 @@ class TranscriptionEngine(ABC):
         self.load()
         with self._run_lock:  # On two cores, one transcription at a time; the others queue here.
             started = time.monotonic()
+            if language is None and len(self.config.languages) == 1:
+                language = self.config.languages[0]
+            elif language is None and self.config.languages:
+                probabilities = self._language_probabilities(samples)
+                if probabilities:
+                    language = max(self.config.languages, key=lambda code: probabilities.get(code, 0.0))
             transcript = self._transcribe(samples, language)
         transcript.elapsed_ms = int((time.monotonic() - started) * 1000)
         return transcript
@@ -79,6 +87,10 @@ class TranscriptionEngine(ABC):
     async def atranscribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
         # Not thread-sensitive: transcription must not queue behind ORM calls on the request thread.
         return await sync_to_async(self.transcribe, thread_sensitive=False)(samples, language=language)
+
+    def _language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
+        """The probability of each language Whisper knows for this audio ({} if the engine cannot tell)."""
+        return {}
 
     @abstractmethod
     def _load(self) -> Any: ...

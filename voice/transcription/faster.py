@@ -34,6 +34,12 @@ class FasterWhisperEngine(TranscriptionEngine):
                 f"The Whisper model '{self.model_name}' could not be loaded.", detail=repr(error)
             ) from error
 
+    def _language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
+        if not self._model.model.is_multilingual:
+            return {}
+        _language, _probability, everything = self._model.detect_language(audio=samples)
+        return dict(everything)
+
     def _transcribe(self, samples: np.ndarray, language: str | None) -> Transcript:
         segments, info = self._model.transcribe(
             samples,

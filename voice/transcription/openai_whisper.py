@@ -45,6 +45,15 @@ class OpenAIWhisperEngine(TranscriptionEngine):
             model.set_alignment_heads(checkpoint["alignment_heads"])
         return model
 
+    def _language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
+        import whisper
+
+        if not self._model.is_multilingual:
+            return {}
+        mel = whisper.log_mel_spectrogram(whisper.pad_or_trim(samples), self._model.dims.n_mels).to(self._model.device)
+        _tokens, probabilities = self._model.detect_language(mel)
+        return dict(probabilities)
+
     def _transcribe(self, samples: np.ndarray, language: str | None) -> Transcript:
         beam = self.config.beam_size
         result = self._model.transcribe(
