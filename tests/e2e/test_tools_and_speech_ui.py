@@ -86,9 +86,9 @@ def test_spoken_replies_play_when_the_setting_is_on(strict_page, llm):
     send(page, "Say something")
     page.wait_for_selector("body.speaking", timeout=20_000)  # a sentence's audio is playing
     assert page.locator("#stop").is_visible()  # and Stop silences it
-    page.click("#stop")
+    page.click("#stop")  # silences the speech (and stops the reply if it is still streaming)
     page.wait_for_selector("body:not(.speaking)")
-    page.wait_for_selector(".msg.assistant.complete")
+    page.wait_for_selector(".msg.assistant.complete, .msg.assistant.interrupted")
     # The setting is kept for this user in this browser.
     page.reload()
     page.wait_for_selector("#speak[aria-pressed='true']")
@@ -104,7 +104,9 @@ def _conversation_wav(path):
 
     engine = get_speech_engine()
     parts = []
-    for text, pause in (("What is the weather in London tomorrow?", 2.0), ("Should I take an umbrella with me?", 6.0)):
+    # Pauses long enough for each reply to be heard out (speaking over it would stop it), and a loop long enough
+    # for the test to end conversation mode before the questions come round again.
+    for text, pause in (("What is the weather in London tomorrow?", 5.0), ("Should I take an umbrella with me?", 9.0)):
         speech = engine.synthesize(text)
         parts += [speech.samples, np.zeros(int(pause * speech.sample_rate), np.float32)]
         rate = speech.sample_rate
