@@ -73,13 +73,16 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
         self.playing_since: float | None = None
         self.barged = False
         self.level_at = 0.0
-        self.work: asyncio.Queue[Utterance] = asyncio.Queue()
+        self.work: asyncio.Queue[tuple[Utterance, asyncio.Task[Any] | None]] = asyncio.Queue()
+        # The speech so far, being transcribed while the silence that may end the turn is waited out.
+        self.tentative: tuple[Utterance, asyncio.Task[Any]] | None = None
         await self.accept()
         self.worker = asyncio.create_task(self._answer_utterances())
         await self._status("listening", "listening…")
 
     async def disconnect(self, code: int) -> None:
-        for task in (getattr(self, "worker", None), self.turn_task if hasattr(self, "turn_task") else None):
+        tentative = getattr(self, "tentative", None)
+        for task in (getattr(self, "worker", None), getattr(self, "turn_task", None), tentative and tentative[1]):
             if task is not None:
                 task.cancel()
 
@@ -114,10 +117,23 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
 
     async def _audio(self, samples: np.ndarray) -> None:
         for utterance in self.utterances.feed(samples):
-            if self.barged or not self._replying():
-                self.barged = False
-                self.work.put_nowait(utterance)
-            # else: heard while the reply played and too short to interrupt it: its own echo, most likely
+            if not (self.barged or not self._replying()):
+                continue  # heard while the reply played and too short to interrupt it: its own echo, most likely
+            if not utterance.final:
+                if self.tentative is not None:
+                    self.tentative[1].cancel()
+                self.tentative = (utterance, asyncio.create_task(get_engine().atranscribe(utterance.samples)))
+                continue
+            self.barged = False
+            early = None
+            if self.tentative is not None:
+                guess, task = self.tentative
+                self.tentative = None
+                if guess.ended_at == utterance.ended_at and len(guess.samples) == len(utterance.samples):
+                    early = task  # the person said nothing more: the transcription under way is the final one
+                else:
+                    task.cancel()
+            self.work.put_nowait((utterance, early))
         now = time.monotonic()
         if now - self.level_at >= LEVEL_EVERY:
             self.level_at = now
@@ -147,11 +163,11 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
 
     async def _answer_utterances(self) -> None:
         while True:
-            utterance = await self.work.get()
+            utterance, early = await self.work.get()
             if self.turn_task is not None:
                 await asyncio.gather(self.turn_task, return_exceptions=True)
             try:
-                await self._answer(utterance)
+                await self._answer(utterance, early)
             except ChatError as error:
                 await self.send(text_data=json.dumps({"type": "error", "code": error.code, "message": error.message}))
             except Exception:
@@ -160,15 +176,16 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
                                                       "message": "Something went wrong on the server."}))  # fmt: skip
             await self._status("listening", "listening…")
 
-    async def _answer(self, utterance: Utterance) -> None:
+    async def _answer(self, utterance: Utterance, early: asyncio.Task[Any] | None) -> None:
         speech_end = time.monotonic() - max(self.utterances.fed / RATE - utterance.ended_at, 0)
         await self._status("transcribing", "transcribing…")
         engine = get_engine()
-        transcript = await engine.atranscribe(utterance.samples, language=None)
+        transcript = await early if early is not None else await engine.atranscribe(utterance.samples, language=None)
+        text_ready = time.monotonic()
         if is_hallucination(transcript.text, utterance.speech_ms):
             await self.send(text_data=json.dumps({"type": "dropped", "reason": "no_speech", "text": transcript.text}))
             return
-        text_ms = int((time.monotonic() - speech_end) * 1000)
+        text_ms = int((text_ready - speech_end) * 1000)
         keys = subjects(self.user, None)
         await check_turn_rate(keys)
         release = await acquire_stream(keys)

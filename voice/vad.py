@@ -70,6 +70,7 @@ class Utterance:
     samples: np.ndarray  # the speech, with its pre-roll
     speech_ms: int  # how long the person spoke
     ended_at: float  # the stream's clock (seconds of audio fed) when the silence that ended it began
+    final: bool = True  # False: a pause that may yet end the turn (``tentative_ms`` of silence so far)
 
 
 @dataclass
@@ -80,6 +81,9 @@ class Utterances:
     start_threshold: float = 0.5
     end_threshold: float = 0.35
     max_ms: int = 30_000
+    # After this much silence the speech so far is handed out as a tentative utterance, so that it can be
+    # transcribed while the rest of ``silence_ms`` is waited out (if the person goes on, it is dropped).
+    tentative_ms: int = 160
     vad: SileroVAD = field(default_factory=SileroVAD)
 
     def __post_init__(self) -> None:
@@ -129,8 +133,11 @@ class Utterances:
         else:
             self._silence = 0
             self._speech += 1
+        if self._silence * 32 == max(self.tentative_ms // 32, 1) * 32 and self._silence * 32 < self.silence_ms:
+            samples = np.concatenate(self._frames[: len(self._frames) - self._silence])
+            return Utterance(samples, self._speech * 32, (self.fed - self._silence * FRAME) / RATE, final=False)
         if self._silence * 32 >= self.silence_ms or len(self._frames) * 32 >= self.max_ms:
-            samples = np.concatenate(self._frames)
+            samples = np.concatenate(self._frames[: len(self._frames) - self._silence])
             ended = (self.fed - self._silence * FRAME) / RATE
             utterance = Utterance(samples, self._speech * 32, ended)
             self._speaking, self._speech, self._silence, self._frames = False, 0, 0, []
