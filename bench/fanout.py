@@ -87,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--layers", default="memory,redis", help="which of: memory, redis")
+    parser.add_argument("--layers", default="memory,redis,pubsub", help="which of: memory, redis, pubsub")
     parser.add_argument("--servers", default="uvicorn,daphne", help="which of: uvicorn, daphne")
     args = parser.parse_args()
     setup_django()
@@ -98,6 +98,11 @@ def main() -> None:
         layers = {
             "memory": ("in-memory layer, 1 process", {}, [18640]),
             "redis": ("Redis layer, 2 processes", {"REDIS_URL": REDIS_URL}, [18641, 18642]),
+            "pubsub": (
+                "Redis pub/sub, 2 processes",
+                {"REDIS_URL": REDIS_URL, "CHANNEL_LAYER": "redis-pubsub"},
+                [18643, 18644],
+            ),  # fmt: skip
         }
         runs = [(kind, *layers[name]) for kind in args.servers.split(",") for name in args.layers.split(",")]
         for kind, label, env, ports in runs:

@@ -43,7 +43,8 @@ def spoken(text: str) -> np.ndarray:
 
     speech = get_speech_engine().synthesize(text)
     count = int(len(speech.samples) * 16_000 / speech.sample_rate)
-    return np.interp(np.linspace(0, len(speech.samples) - 1, count), np.arange(len(speech.samples)), speech.samples)
+    positions = np.linspace(0, len(speech.samples) - 1, count)
+    return np.interp(positions, np.arange(len(speech.samples)), speech.samples).astype(np.float32)
 
 
 def pcm(samples: np.ndarray) -> list[bytes]:

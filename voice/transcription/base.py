@@ -72,6 +72,7 @@ class TranscriptionEngine(ABC):
     def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
         """Transcribe 16 kHz mono float32 audio. Blocking: call it off the event loop."""
         self.load()
+        samples = np.asarray(samples, dtype=np.float32)  # the engines compute in float32
         with self._run_lock:  # On two cores, one transcription at a time; the others queue here.
             started = time.monotonic()
             if language is None and len(self.config.languages) == 1:
