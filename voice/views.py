@@ -92,14 +92,19 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
     return JsonResponse({"transcription": transcription, **body}, status=status)
 
 
+def _heard_by(user, queryset, owner: str, **lookup):
+    """The one row a person may hear: reviewers with "Can view audio recording" any, everyone else their own."""
+    if not user.has_perm("voice.view_audiorecording"):
+        queryset = queryset.filter(**{owner: user})
+    return queryset.filter(**lookup).first()
+
+
 def _recording_for(user, message_id: str) -> AudioRecording:
     queryset = AudioRecording.objects.select_related("message__chat")
-    if not user.has_perm("voice.view_audiorecording"):  # reviewers with the right; everyone else: their own
-        queryset = queryset.filter(message__chat__owner=user)
-    try:
-        return queryset.get(message__public_id=message_id)
-    except AudioRecording.DoesNotExist:
-        raise NotFound("No recording was found for this message.", code="audio_not_found") from None
+    recording = _heard_by(user, queryset, "message__chat__owner", message__public_id=message_id)
+    if recording is None:
+        raise NotFound("No recording was found for this message.", code="audio_not_found")
+    return recording
 
 
 @api_view(["GET"])
@@ -113,13 +118,10 @@ async def message_audio_view(request: HttpRequest, message_id: str) -> FileRespo
 
 
 def _reply_for(user, message_id: str) -> Message:
-    queryset = Message.objects.filter(role=Message.Role.ASSISTANT)
-    if not user.has_perm("voice.view_audiorecording"):  # reviewers with the right; everyone else: their own
-        queryset = queryset.filter(chat__owner=user)
-    try:
-        return queryset.get(public_id=message_id)
-    except Message.DoesNotExist:
-        raise NotFound("No reply was found for this message.", code="message_not_found") from None
+    reply = _heard_by(user, Message.objects.filter(role=Message.Role.ASSISTANT), "chat__owner", public_id=message_id)
+    if reply is None:
+        raise NotFound("No reply was found for this message.", code="message_not_found")
+    return reply
 
 
 @api_view(["GET"])

@@ -9,6 +9,7 @@ import pytest
 
 from chat.models import Message
 from tests.e2e.conftest import SCREENSHOTS, launch, sign_in
+from tests.support.browser import launch_with_microphone
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.e2e]
 
@@ -149,8 +150,7 @@ def test_rename_and_delete_with_confirmation(page, llm):
 def test_voice_recording_from_the_microphone(playwright_instance, daphne_server, person, model, llm):
     llm.script(echo=True, delay=0.05)
     wav = AUDIO / "capital.wav"
-    browser = launch(playwright_instance, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-                     f"--use-file-for-fake-audio-capture={wav}")  # fmt: skip
+    browser = launch_with_microphone(playwright_instance, wav)
     try:
         context = browser.new_context(viewport={"width": 1200, "height": 800}, bypass_csp=True)
         context.grant_permissions(["microphone"], origin=daphne_server.url)

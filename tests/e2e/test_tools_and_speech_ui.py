@@ -121,16 +121,15 @@ def _conversation_wav(path):
 def test_conversation_mode_hears_two_questions_and_answers_aloud(
     playwright_instance, daphne_server, person, model, llm, tmp_path
 ):
-    from tests.e2e.conftest import launch, sign_in
+    from tests.e2e.conftest import sign_in
+    from tests.support.browser import launch_with_microphone
 
     llm.script(tokens=["Paris ", "is ", "the ", "capital."], delay=0.05)
     llm.script(tokens=["Rome ", "is ", "the ", "capital."], delay=0.05)
     llm.default.tokens = ["Again."]
     wav = tmp_path / "two-questions.wav"
     _conversation_wav(wav)
-    flags = ["--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
-             f"--use-file-for-fake-audio-capture={wav}", "--autoplay-policy=no-user-gesture-required"]  # fmt: skip
-    browser = launch(playwright_instance, *flags)
+    browser = launch_with_microphone(playwright_instance, wav, "--autoplay-policy=no-user-gesture-required")
     try:
         context = browser.new_context(viewport={"width": 1200, "height": 800})
         context.grant_permissions(["microphone"], origin=daphne_server.url)

@@ -10,3 +10,9 @@ FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run", "-
 
 def launch(playwright, *extra: str):
     return playwright.chromium.launch(executable_path=CHROMIUM, headless=True, args=[*FLAGS, *extra])
+
+
+def launch_with_microphone(playwright, wav, *extra: str):
+    """Chromium whose microphone plays ``wav`` (looped), with the permission prompt answered yes."""
+    return launch(playwright, "--use-fake-ui-for-media-stream", "--use-fake-device-for-media-stream",
+                  f"--use-file-for-fake-audio-capture={wav}", *extra)  # fmt: skip

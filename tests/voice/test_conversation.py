@@ -11,13 +11,10 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from chat.models import Message
-from config.asgi import application
+from tests.channels.test_websocket import socket
 from voice.models import AudioRecording
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-HOST = (b"host", b"127.0.0.1:8000")
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
 
 
 @pytest.fixture(autouse=True)
@@ -45,7 +42,7 @@ def pcm(samples: np.ndarray) -> list[bytes]:
 
 
 async def connect(chat, token) -> WebsocketCommunicator:
-    ws = WebsocketCommunicator(application, f"/ws/chats/{chat.public_id}/voice/?token={token}", headers=[HOST, ORIGIN])
+    ws = socket(chat.public_id, token=token, voice=True)
     connected, _ = await ws.connect()
     assert connected
     return ws
@@ -144,8 +141,5 @@ async def test_only_the_owner_may_talk(chat, other_user):
     from chat.domain.services import api_token_create
 
     stranger = (await asyncio.to_thread(api_token_create, user=other_user))[1]
-    ws = WebsocketCommunicator(
-        application, f"/ws/chats/{chat.public_id}/voice/?token={stranger}", headers=[HOST, ORIGIN]
-    )
-    connected, _ = await ws.connect()
+    connected, _ = await socket(chat.public_id, token=stranger, voice=True).connect()
     assert not connected
