@@ -144,7 +144,10 @@ class LocalProvider(LLMProvider):
             tools=request.tools if offer_tools else None,
         )
         names = {tool.get("function", {}).get("name") for tool in request.tools or ()}
-        parser = ToolTextParser(names) if offer_tools else None
+        # Tools withdrawn after calls were made: the model may still write a call in their format; it is read
+        # as a call (which the turn does not run) rather than shown as the answer.
+        names |= {c.get("function", {}).get("name") for m in request.messages for c in m.get("tool_calls") or ()}
+        parser = ToolTextParser(names) if offer_tools or names else None
         completion = 0
         finish = None
         try:

@@ -75,7 +75,9 @@ class ToolTextParser:
             return None
         return opening
 
-    def _bare_calls(self, text: str) -> list[ToolCallDelta] | None:
+    def _bare(self, text: str) -> tuple[list[ToolCallDelta], str] | None:
+        """A reply made only of JSON objects (one, a list, or one per line): its calls of offered tools, and
+        the text of any "answer" object small models write to reply in the same format. None: it is text."""
         body = text.strip()
         if body.startswith("```"):
             body = body.partition("\n")[2].rstrip()
@@ -84,19 +86,28 @@ class ToolTextParser:
             body = body[:-3].strip()
         try:
             parsed: Any = json.loads(body)
+            items = parsed if isinstance(parsed, list) else [parsed]
         except ValueError:
-            return None
-        items = parsed if isinstance(parsed, list) else [parsed]
-        calls = []
-        for index, item in enumerate(items):
-            if not isinstance(item, dict) or item.get("name") not in self._names:
+            try:
+                items = [json.loads(line) for line in body.splitlines() if line.strip()]
+            except ValueError:
                 return None
-            arguments = item.get("arguments", item.get("parameters", {}))
-            if not isinstance(arguments, dict | str):
+        calls: list[ToolCallDelta] = []
+        answers: list[str] = []
+        for item in items:
+            if not isinstance(item, dict):
                 return None
-            text_arguments = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
-            calls.append(ToolCallDelta(index, _call_id(), item["name"], text_arguments))
-        return calls or None
+            if item.get("name") in self._names:
+                arguments = item.get("arguments", item.get("parameters", {}))
+                if not isinstance(arguments, dict | str):
+                    return None
+                text_arguments = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+                calls.append(ToolCallDelta(len(calls), _call_id(), item["name"], text_arguments))
+            elif (answer := _answer(item)) is not None:
+                answers.append(answer)
+            else:
+                return None
+        return (calls, "\n".join(answers)) if calls or answers else None
 
     def _feed(self, text: str) -> str:
         out: list[str] = []
@@ -128,9 +139,9 @@ class ToolTextParser:
         """The end of the reply: a call left open is read as it stands; a held-back tail is text after all."""
         if self._opening is not None:
             opening, self._opening = self._opening, None
-            if (calls := self._bare_calls(opening)) is not None:
-                self.calls += calls
-                return ""
+            if (bare := self._bare(opening)) is not None:
+                self.calls += bare[0]
+                return bare[1]
             text = self._feed(opening)
             return text + self.close()
         if self._call is not None:
@@ -155,6 +166,19 @@ class ToolTextParser:
         else:
             # Broken JSON still becomes a call, so the model is told what was wrong and can try again.
             self.calls.append(ToolCallDelta(index, _call_id(), "", body))
+
+
+ANSWER_KEYS = ("response", "answer", "text", "content", "final_answer", "result")
+
+
+def _answer(item: dict[str, Any]) -> str | None:
+    """The text of ``{"response": "…"}`` or ``{"name": "response", "arguments": {"text": "…"}}``."""
+    if item.get("name") in ANSWER_KEYS and isinstance(item.get("arguments"), dict):
+        item = item["arguments"]
+    for key in ANSWER_KEYS:
+        if isinstance(item.get(key), str | int | float) and not isinstance(item.get(key), bool):
+            return str(item[key])
+    return None
 
 
 def messages_for_template(messages: list[dict[str, Any]]) -> list[dict[str, Any]]:

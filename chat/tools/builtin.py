@@ -64,7 +64,7 @@ BUILTIN: dict[str, Tool] = {
             "calculator",
             "Exact arithmetic. Use it for any calculation instead of working it out yourself. Supports + - * / "
             "// %, powers (** or ^), parentheses, decimals and percentages (15% is 0.15).",
-            object_schema({"expression": {"type": "string", "description": "e.g. (12.5 + 3) * 4^2"}}, ["expression"]),
+            object_schema({"expression": {"type": "string", "description": "the arithmetic to do"}}, ["expression"]),
             "Calculating…",
             _calculator,
         ),
@@ -107,7 +107,8 @@ BUILTIN: dict[str, Tool] = {
     ]
 }
 
-# Enabled on the bundled model and checked for new chat models in the admin; fetch_url reaches the network and
-# stays off until an admin turns it on (bench/results/tools.txt: how well the bundled model uses them).
+# Checked for new chat models in the admin; fetch_url reaches the network and stays off until an admin turns
+# it on. The bundled 0.5B model gets none by default: it calls tools where none is needed often enough to
+# confuse a first conversation (bench/results/tools.txt).
 DEFAULT_TOOLS = ["calculator", "current_time", "search_conversations", "ask_user"]
 BUILTIN_CHOICES = [(name, name) for name in BUILTIN]

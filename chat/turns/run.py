@@ -152,6 +152,7 @@ async def run_turn(
         context = ToolContext(begun.chat.owner_id if begun.persist else None, chat_id)
         provider = upstream.provider_for(begun.chat_model)
         step = 0
+        made: set[tuple[str, str]] = set()  # (name, arguments) of the calls run this turn
         while True:
             calls = ToolCallAssembler()
             round_text: list[str] = []
@@ -176,11 +177,24 @@ async def run_turn(
                     outcome.finish_reason = chunk.finish_reason
                 if chunk.usage:
                     outcome.add_usage(chunk.usage)
-            if not calls or not toolset or options.client_tools is not None:
-                break
+            if not calls or not toolset or options.client_tools is not None or request.tools is None:
+                if not "".join(outcome.parts).strip() and (results := [r for r in outcome.tools.records if r["ok"]]):
+                    # Silent after its tools (small models repeat a call instead of answering): the answer
+                    # is what the last tool found.
+                    outcome.parts.append(results[-1]["content"])
+                    yield Token(results[-1]["content"])
+                    outcome.finish_reason = "stop"
+                break  # an answer, or calls that are not ours to run (or come after tools were withdrawn)
             # The model called tools: run them, give it the results, and call it again.
+            round_calls = calls.calls(f"call_{reply.public_id}_{step + 1}")
+            if all((c.name, c.arguments.strip()) in made for c in round_calls):
+                # Calls it already made this turn, results and all (small models loop): not run again; it
+                # answers now with what it has.
+                request.tools = None
+                outcome.finish_reason = None
+                continue
+            made.update((c.name, c.arguments.strip()) for c in round_calls)
             step += 1
-            round_calls = calls.calls(f"call_{reply.public_id}_{step}")
             request.messages.append(
                 {
                     "role": "assistant",

@@ -40,6 +40,15 @@ def test_a_bare_call_of_an_offered_tool(text):
     assert parse(text) == ("", [("calculator", {"expression": "4817 * 2963"})])
 
 
+def test_json_lines_with_calls_and_an_answer():
+    text = (
+        '{"name": "current_time", "arguments": {"timezone": "Asia/Tokyo"}}\n'
+        '{"name": "response", "arguments": {"text": "It is 3 am in Tokyo."}}'
+    )
+    assert parse(text) == ("It is 3 am in Tokyo.", [("current_time", {"timezone": "Asia/Tokyo"})])
+    assert parse('{"response": "248"}') == ("248", [])
+
+
 @pytest.mark.parametrize(
     "text",
     [

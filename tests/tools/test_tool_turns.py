@@ -173,3 +173,15 @@ async def test_a_model_without_tools_that_calls_one_anyway_runs_nothing(api, cha
     events = await turn_events(api, chat)
     assert "tool_start" not in [e["type"] for e in events]
     assert events[-2]["message"]["status"] == "complete"
+
+
+async def test_a_call_repeated_is_not_run_again_and_the_model_answers(api, tool_chat, llm):
+    repeated = call("calculator", {"expression": "6*7"})
+    llm.script(tokens=[], tool_calls=[repeated])
+    llm.script(tokens=[], tool_calls=[{**repeated, "id": "call_2"}])  # the same call again (small models loop)
+    llm.script(tokens=["42."])
+    events = await turn_events(api, tool_chat)
+    assert [e["type"] for e in events].count("tool_start") == 1
+    requests = llm.chat_requests[-3:]
+    assert ["tools" in r.body for r in requests] == [True, True, False]  # asked to answer with what it has
+    assert events[-2]["message"]["content"] == "42." and events[-1]["finishReason"] == "stop"

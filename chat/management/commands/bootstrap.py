@@ -28,7 +28,6 @@ class Command(BaseCommand):
             system_prompt=SYSTEM_PROMPT,
             temperature=0.2,
             max_tokens=1024,
-            tools=DEFAULT_TOOLS,
         )
         self.stdout.write("Created the default chat model: Qwen2.5 Coder 0.5B, running locally.")
         if settings.OPENAI_MODEL:
@@ -39,6 +38,7 @@ class Command(BaseCommand):
                 upstream_model=settings.OPENAI_MODEL,
                 api_key_env="OPENAI_API_KEY",
                 system_prompt=SYSTEM_PROMPT,
+                tools=DEFAULT_TOOLS,  # upstream models of some size use tools well
             )
             self.stdout.write(f"Created chat model '{settings.OPENAI_MODEL}' ({settings.OPENAI_BASE_URL}).")
 
