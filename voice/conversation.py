@@ -25,7 +25,6 @@ import json
 import logging
 import tempfile
 import time
-import wave
 from pathlib import Path
 from typing import Any
 
@@ -42,6 +41,7 @@ from chat.realtime.consumers import MAX_PUBLIC_ID
 from chat.turns.events import HEARTBEAT, Speech, Status, StreamEnd, Token, Transcription, logged
 from chat.turns.run import TurnOptions, TurnStream, start_turn
 from config.compat.consumers import DispatchWithoutThreadHop
+from voice.encoding import wav_bytes
 from voice.engines import get_engine
 from voice.hallucinations import is_hallucination
 from voice.models import AudioRecording
@@ -233,16 +233,19 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
                              first_audio_ms=first_audio)  # fmt: skip
             await self.send(text_data=json.dumps(logged(event, event_id), ensure_ascii=False))
         if self.barged:
-            await run_db(_keep_what_was_heard, message_id=reply["id"], spoken=reply["spoken"],
-                         playing=reply.get("playing"))  # fmt: skip
+            await self._keep_heard()
 
     async def _stop_reply(self, *, barge_in: bool = False) -> None:
         self.playing_since = None
-        if self.turn is not None and self.turn.control is not None:
-            self.turn.control.stop()
+        if self.turn_task is not None and not self.turn_task.done():
+            if self.turn is not None and self.turn.control is not None:
+                self.turn.control.stop()  # ``_relay`` keeps what was heard once the turn has ended
         elif barge_in and self.reply.get("id"):  # the reply had finished streaming and was still playing
-            await run_db(_keep_what_was_heard, message_id=self.reply["id"], spoken=self.reply["spoken"],
-                         playing=self.reply.get("playing"))  # fmt: skip
+            await self._keep_heard()
+
+    async def _keep_heard(self) -> None:
+        reply = self.reply
+        await run_db(_keep_what_was_heard, message_id=reply["id"], spoken=reply["spoken"], playing=reply.get("playing"))
 
     async def _status(self, state: str, message: str) -> None:
         await self.send(text_data=json.dumps(Status(message, state=state).to_dict()))
@@ -269,11 +272,7 @@ def _store_and_begin(*, user: Any, chat_id: str, samples: np.ndarray, transcript
     with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as handle:
         path = Path(handle.name)
     try:
-        with wave.open(str(path), "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(RATE)
-            wav.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
+        path.write_bytes(wav_bytes(samples, RATE))
         recording = Recording(
             path=path, format="wav", size_bytes=path.stat().st_size, duration_ms=int(len(samples) / RATE * 1000),
             language=transcript.language, engine=engine, model_name=model, transcription_ms=transcript.elapsed_ms,

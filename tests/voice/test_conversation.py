@@ -11,7 +11,7 @@ import pytest
 from channels.testing import WebsocketCommunicator
 
 from chat.models import Message
-from tests.channels.test_websocket import socket
+from tests.channels.test_websocket import receive_until, socket
 from voice.models import AudioRecording
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -55,16 +55,6 @@ async def send_audio(ws, samples: np.ndarray, realtime: float = 0.0) -> None:
             await asyncio.sleep(0.1 * realtime)
 
 
-async def until(ws, predicate, timeout: float = 60) -> list[dict]:
-    seen = []
-    async with asyncio.timeout(timeout):
-        while True:
-            event = json.loads(await ws.receive_from(timeout))
-            seen.append(event)
-            if predicate(event):
-                return seen
-
-
 async def test_two_utterances_are_heard_answered_and_spoken(chat, token, llm):
     llm.script(tokens=["Paris ", "is ", "the ", "capital."], delay=0.05)
     llm.script(tokens=["Rome ", "is."], delay=0.05)
@@ -72,8 +62,8 @@ async def test_two_utterances_are_heard_answered_and_spoken(chat, token, llm):
     audio = np.concatenate([silence(0.5), said("What is the weather in London tomorrow?"), silence(1.2),
                             said("Should I take an umbrella with me?"), silence(1.2)])  # fmt: skip
     await send_audio(ws, audio)
-    first = await until(ws, lambda e: e["type"] == "stream_end")
-    second = await until(ws, lambda e: e["type"] == "stream_end")
+    first = await receive_until(ws, lambda e: e["type"] == "stream_end", timeout=60)
+    second = await receive_until(ws, lambda e: e["type"] == "stream_end", timeout=60)
     # piper's voice varies a little from run to run (its noise scales): most of the key words must be heard.
     for events, words in ((first, ("weather", "london", "tomorrow")), (second, ("take", "umbrella", "with"))):
         types = [e["type"] for e in events]
@@ -110,13 +100,13 @@ async def test_speaking_over_the_reply_stops_it(chat, token, llm):
     llm.script(tokens=["Okay."])
     ws = await connect(chat, token)
     await send_audio(ws, np.concatenate([said("Tell me a very long story please."), silence(1)]))
-    await until(ws, lambda e: e["type"] == "speech")
+    await receive_until(ws, lambda e: e["type"] == "speech", timeout=60)
     await ws.send_to(text_data=json.dumps({"type": "playing", "messageId": "x", "index": 0}))
     await send_audio(ws, np.concatenate([said("Stop, stop. What time is it?"), silence(1)]), realtime=1)
-    events = await until(ws, lambda e: e["type"] == "barge_in")
-    ended = await until(ws, lambda e: e["type"] == "stream_end")
+    events = await receive_until(ws, lambda e: e["type"] == "barge_in", timeout=60)
+    ended = await receive_until(ws, lambda e: e["type"] == "stream_end", timeout=60)
     assert ended[-1]["finishReason"] == "stopped"
-    await until(ws, lambda e: e["type"] == "stream_end")  # the new utterance is the next turn
+    await receive_until(ws, lambda e: e["type"] == "stream_end", timeout=60)  # the new utterance is the next turn
     await ws.disconnect()
     first_reply = await Message.objects.aget(chat=chat, seq=2)
     assert first_reply.status == "interrupted" and first_reply.finish_reason == "barge_in"
@@ -128,13 +118,13 @@ async def test_speaking_over_the_reply_stops_it(chat, token, llm):
 async def test_garbage_frames_close_the_socket_with_a_reason(chat, token):
     ws = await connect(chat, token)
     await ws.send_to(bytes_data=b"\x01\x02\x03")  # not 16-bit samples
-    error = (await until(ws, lambda e: e["type"] == "error", timeout=5))[-1]
+    error = (await receive_until(ws, lambda e: e["type"] == "error", timeout=5))[-1]
     assert "16-bit PCM" in error["message"]
     closed = await ws.receive_output(5)
     assert closed["type"] == "websocket.close" and closed["code"] == 4400
     ws = await connect(chat, token)
     await ws.send_to(text_data="not json")
-    assert (await until(ws, lambda e: e["type"] == "error", timeout=5))[-1]["code"] == "bad_frame"
+    assert (await receive_until(ws, lambda e: e["type"] == "error", timeout=5))[-1]["code"] == "bad_frame"
 
 
 async def test_only_the_owner_may_talk(chat, other_user):
@@ -143,3 +133,18 @@ async def test_only_the_owner_may_talk(chat, other_user):
     stranger = (await asyncio.to_thread(api_token_create, user=other_user))[1]
     connected, _ = await socket(chat.public_id, token=stranger, voice=True).connect()
     assert not connected
+
+
+async def test_speaking_over_a_reply_still_playing_keeps_what_was_heard(chat, token, llm):
+    llm.script(tokens=["First sentence. ", "Second sentence. ", "Third sentence."])
+    llm.script(tokens=["Okay."])
+    ws = await connect(chat, token)
+    await send_audio(ws, np.concatenate([said("Tell me three things."), silence(1)]))
+    await receive_until(ws, lambda e: e["type"] == "stream_end", timeout=60)  # streamed; the page still plays it
+    await ws.send_to(text_data=json.dumps({"type": "playing", "messageId": "x", "index": 0}))
+    await send_audio(ws, np.concatenate([said("Wait, stop please."), silence(1)]), realtime=1)
+    await receive_until(ws, lambda e: e["type"] == "barge_in", timeout=60)
+    await receive_until(ws, lambda e: e["type"] == "stream_end", timeout=60)  # the new utterance's turn
+    await ws.disconnect()
+    reply = await Message.objects.aget(chat=chat, seq=2)
+    assert (reply.status, reply.finish_reason, reply.content) == ("interrupted", "barge_in", "First sentence.")
