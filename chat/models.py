@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import secrets
 from functools import partial
 from urllib.parse import urlsplit
@@ -37,6 +38,12 @@ def api_key_env_allowed(name: str) -> bool:
         return False
     prefix = settings.LLM_KEY_ENV_PREFIX
     return bool(prefix and name.startswith(prefix)) or name in settings.LLM_KEY_ENV_ALLOWED
+
+
+def api_key_from_env(name: str) -> str | None:
+    """The key in the environment variable ``name`` ("" if unset), or None if that variable may not hold one
+    (``api_key_env_allowed``): chat models, MCP servers and the speech servers read keys this one way."""
+    return os.environ.get(name, "") if api_key_env_allowed(name) else None
 
 
 def validate_api_key_env(value: str) -> None:

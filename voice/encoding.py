@@ -8,7 +8,9 @@ played by browsers), ``mp3``, ``wav`` (16-bit, its length left open as OpenAI's 
 
 from __future__ import annotations
 
+import io
 import struct
+import wave
 from typing import Any
 
 import numpy as np
@@ -116,6 +118,17 @@ def _wav_header(rate: int) -> bytes:
     size = 0xFFFFFFFF
     return (b"RIFF" + struct.pack("<I", size) + b"WAVEfmt " + struct.pack("<IHHIIHH", 16, 1, 1, rate, rate * 2, 2, 16)
             + b"data" + struct.pack("<I", size))  # fmt: skip
+
+
+def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
+    """A whole 16-bit mono WAV file (sizes filled in), for a recording stored or sent as a file."""
+    buffer = io.BytesIO()
+    with wave.open(buffer, "wb") as wav:
+        wav.setnchannels(1)
+        wav.setsampwidth(2)
+        wav.setframerate(sample_rate)
+        wav.writeframes(_int16(samples))
+    return buffer.getvalue()
 
 
 def encode_whole(speech: Speech, fmt: str) -> bytes:

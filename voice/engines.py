@@ -7,14 +7,13 @@ product, the way ``chat.turns.upstream`` does for the LLM providers.
 
 from __future__ import annotations
 
-import os
 import threading
 from pathlib import Path
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from chat.models import api_key_env_allowed
+from chat.models import api_key_from_env
 from voice.exceptions import TranscriptionUnavailable
 from voice.transcription.base import EngineConfig, TranscriptionEngine
 from voice.transcription.errors import TranscriptionError
@@ -24,11 +23,6 @@ _lock = threading.Lock()
 
 # Names clients may send (OpenAI's "whisper-1" means our default engine).
 ALIASES = {"whisper-1": None, "default": None}
-
-
-def _key(name: str) -> str:
-    """An API key from the environment variable named, when that variable may hold one (``api_key_env``'s rule)."""
-    return os.environ.get(name, "") if name and api_key_env_allowed(name) else ""
 
 
 def _resolved(model: str) -> str:
@@ -69,7 +63,7 @@ def get_engine(engine: str | None = None, model: str | None = None) -> Transcrip
                 beam_size=max(settings.WHISPER_BEAM_SIZE, 1),
                 languages=tuple(settings.WHISPER_LANGUAGES),
                 base_url=settings.STT_BASE_URL if remote else "",
-                api_key=_key(settings.STT_API_KEY_ENV) if remote else "",
+                api_key=(api_key_from_env(settings.STT_API_KEY_ENV) or "") if remote else "",
             )
             _engines[key] = import_string(path)(config)
         return _engines[key]

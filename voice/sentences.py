@@ -123,6 +123,12 @@ class SentenceSplitter:
         return [spoken for sentence in out if (spoken := clean(sentence))]
 
 
+def sentences(text: str, *, markdown: bool = True) -> list[str]:
+    """The sentences of a whole text, as ``SentenceSplitter`` gives them when it streams."""
+    splitter = SentenceSplitter(markdown=markdown)
+    return splitter.feed(text) + splitter.flush()
+
+
 def _ends_sentence(before: str) -> bool:
     """Whether a period after ``before`` ends a sentence (not an abbreviation, an initial or a decimal)."""
     if before.strip().isdigit():  # "1." opening a numbered item

@@ -7,14 +7,15 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import threading
+from collections.abc import AsyncIterator
 from concurrent.futures import ThreadPoolExecutor
 
 from django.conf import settings
 from django.utils.module_loading import import_string
 
-from chat.models import api_key_env_allowed
+from chat.models import api_key_from_env
+from voice.encoding import StreamEncoder
 from voice.exceptions import SpeechUnavailable
 from voice.synthesis.base import Speech, SpeechEngine, SpeechError, SynthesisConfig
 
@@ -34,10 +35,6 @@ def _default_engine() -> str:
     return settings.TTS_ENGINE
 
 
-def _key(name: str) -> str:
-    return os.environ.get(name, "") if name and api_key_env_allowed(name) else ""
-
-
 def get_speech_engine(engine: str | None = None, voice: str | None = None) -> SpeechEngine:
     """The shared engine for an engine name and voice (defaults from settings)."""
     engine = engine or _default_engine()
@@ -53,7 +50,7 @@ def get_speech_engine(engine: str | None = None, voice: str | None = None) -> Sp
                 threads=settings.TTS_THREADS,
                 base_url=settings.TTS_BASE_URL,
                 model=settings.TTS_MODEL,
-                api_key=_key(settings.TTS_API_KEY_ENV),
+                api_key=(api_key_from_env(settings.TTS_API_KEY_ENV) or ""),
             )
             candidate = import_string(settings.TTS_ENGINES[engine])(config)
             if voice and voice not in candidate.voices() and engine != "openai":
@@ -66,6 +63,18 @@ def get_speech_engine(engine: str | None = None, voice: str | None = None) -> Sp
         return _engines[(engine, voice)]
 
 
+async def encoded_speech(
+    engine: SpeechEngine, texts: list[str], fmt: str, *, speed: float = 1.0, first: Speech | None = None
+) -> AsyncIterator[bytes]:
+    """``texts`` spoken one after the other as one stream in ``fmt``, each piece as soon as it is made
+    (``first``: the first one, already synthesised)."""
+    encoder = StreamEncoder(fmt)
+    for index, text in enumerate(texts):
+        speech = first if index == 0 and first is not None else await synthesize(engine, text, speed=speed)
+        yield encoder.encode(speech)
+    yield encoder.close()
+
+
 def preload() -> None:
     """Load the default speech engine on the synthesis thread, in the background."""
 
@@ -76,10 +85,6 @@ def preload() -> None:
             logging.getLogger(__name__).warning("The speech engine could not be loaded: %s", error)
 
     _thread.submit(load)
-
-
-def voices(engine: str | None = None) -> list[str]:
-    return get_speech_engine(engine, "").voices()
 
 
 async def synthesize(engine: SpeechEngine, text: str, *, speed: float = 1.0) -> Speech:

@@ -9,13 +9,13 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from chat.exceptions import BadRequest
 from chat.http.api import admit, parse_json, refuse_nul
 from chat.http.v1 import openai_view
-from voice.encoding import MIME, StreamEncoder
+from voice.encoding import MIME
 from voice.engines import ALIASES
 from voice.languages import parse_language
-from voice.sentences import SentenceSplitter
+from voice.sentences import sentences
 from voice.services import transcribe_upload
 from voice.speech import ALIASES as SPEECH_ALIASES
-from voice.speech import get_speech_engine, synthesize
+from voice.speech import encoded_speech, get_speech_engine, synthesize
 from voice.synthesis.base import SpeechEngine
 from voice.transcription.base import Segment, Transcript
 from voice.views import uploaded_audio
@@ -144,21 +144,17 @@ async def speech_view(request: HttpRequest) -> HttpResponse:
     """``POST /v1/audio/speech``: the text spoken, streamed sentence by sentence as it is made."""
     engine, text, fmt, speed = _speech_request(parse_json(request))
     release = await admit(request)  # the same rate and concurrency limits as a turn
-    splitter = SentenceSplitter(markdown=False)
-    sentences = splitter.feed(text) + splitter.flush()
+    texts = sentences(text, markdown=False)
     try:
-        first = await synthesize(engine, sentences[0], speed=speed)  # a broken engine is a 503, not a cut stream
+        first = await synthesize(engine, texts[0], speed=speed)  # a broken engine is a 503, not a cut stream
     except BaseException:
         await release()
         raise
 
     async def audio():
-        encoder = StreamEncoder(fmt)
         try:
-            yield encoder.encode(first)
-            for sentence in sentences[1:]:
-                yield encoder.encode(await synthesize(engine, sentence, speed=speed))
-            yield encoder.close()
+            async for piece in encoded_speech(engine, texts, fmt, speed=speed, first=first):
+                yield piece
         finally:
             await release()
 

@@ -97,11 +97,6 @@ class Utterances:
         self.level = 0.0  # RMS of the last frame, for a level meter
 
     @property
-    def speaking(self) -> bool:
-        """A turn has started (speech lasted ``min_speech_ms``) and has not ended yet."""
-        return self._speaking
-
-    @property
     def heard_ms(self) -> int:
         """How long speech has gone on without a pause, now (0 in silence)."""
         return self._run * 32

@@ -18,13 +18,13 @@ from chat.http.views import collect_turn, sse_response
 from chat.models import Message
 from chat.turns.events import Transcription
 from chat.turns.run import TurnOptions, start_turn
-from voice.encoding import MIME, StreamEncoder
+from voice.encoding import MIME
 from voice.exceptions import AudioTooLarge, EmptyAudio
 from voice.languages import parse_language
 from voice.models import AudioRecording
-from voice.sentences import SentenceSplitter
+from voice.sentences import sentences
 from voice.services import transcribe_upload, voice_turn_begin, voice_turn_check
-from voice.speech import get_speech_engine, synthesize
+from voice.speech import encoded_speech, get_speech_engine
 
 
 def uploaded_audio(request: HttpRequest, field: str) -> UploadedFile:
@@ -133,9 +133,7 @@ async def message_speech_view(request: HttpRequest, message_id: str) -> HttpResp
     if fmt not in ("opus", "mp3", "wav"):
         raise BadRequest("'format' must be opus, mp3 or wav.", code="invalid_value")
     engine = get_speech_engine()
-    splitter = SentenceSplitter()
-    encoder = StreamEncoder(fmt)
-    chunks = [encoder.encode(await synthesize(engine, s)) for s in splitter.feed(reply.content) + splitter.flush()]
-    response = HttpResponse(b"".join([*chunks, encoder.close()]), content_type=MIME[fmt])
+    audio = [piece async for piece in encoded_speech(engine, sentences(reply.content), fmt)]
+    response = HttpResponse(b"".join(audio), content_type=MIME[fmt])
     response["Cache-Control"] = "private, max-age=3600"
     return response

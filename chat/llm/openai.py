@@ -143,11 +143,11 @@ class OpenAIProvider(LLMProvider):
         self.config = config
         self.base_url = config.base_url.rstrip("/")
         self.completions_url = httpx.URL(f"{self.base_url}/chat/completions")  # parsed once, not per turn
-        self.timeout = httpx.Timeout(
+        timeout = httpx.Timeout(
             connect=config.connect_timeout, read=config.read_timeout, write=30.0, pool=config.connect_timeout
         )
         limits = httpx.Limits(max_connections=config.max_connections, max_keepalive_connections=100)
-        self.client = HttpxAiohttpClient(timeout=self.timeout, limits=limits, cookies=_NoCookies())
+        self.client = HttpxAiohttpClient(timeout=timeout, limits=limits, cookies=_NoCookies())
 
     @classmethod
     def shared(cls, config: ProviderConfig) -> OpenAIProvider:
@@ -184,7 +184,7 @@ class OpenAIProvider(LLMProvider):
             headers["Authorization"] = f"Bearer {request.api_key}"
         try:
             async with self.client.stream(
-                "POST", self.completions_url, json=self.build_body(request), headers=headers, timeout=self.timeout
+                "POST", self.completions_url, json=self.build_body(request), headers=headers
             ) as response:
                 if response.status_code >= 400:
                     raise _status_error(response.status_code, await response.aread())

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ from typing import Any
 from django.conf import settings
 
 from chat.loops import for_running_loop
-from chat.models import McpServer, api_key_env_allowed
+from chat.models import McpServer, api_key_from_env
 from chat.tools.base import ToolError
 
 logger = logging.getLogger(__name__)
@@ -57,8 +56,8 @@ def _expand(value: str) -> str:
     """``${NAME}`` from the environment, for the names ``api_key_env`` may use; others stay as written."""
 
     def one(match: re.Match[str]) -> str:
-        name = match.group(1)
-        return os.environ.get(name, "") if api_key_env_allowed(name) else match.group(0)
+        key = api_key_from_env(match.group(1))
+        return key if key is not None else match.group(0)
 
     return _VARIABLE.sub(one, value)
 

@@ -187,13 +187,14 @@ async def run_turn(
                 break  # an answer, or calls that are not ours to run (or come after tools were withdrawn)
             # The model called tools: run them, give it the results, and call it again.
             round_calls = calls.calls(f"call_{reply.public_id}_{step + 1}")
-            if all((c.name, c.arguments.strip()) in made for c in round_calls):
+            keys = {(c.name, c.arguments.strip()) for c in round_calls}
+            if keys <= made:
                 # Calls it already made this turn, results and all (small models loop): not run again; it
                 # answers now with what it has.
                 request.tools = None
                 outcome.finish_reason = None
                 continue
-            made.update((c.name, c.arguments.strip()) for c in round_calls)
+            made |= keys
             step += 1
             request.messages.append(
                 {

@@ -8,7 +8,6 @@ them to the rest of the product.
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from functools import cache
 from pathlib import Path
@@ -20,7 +19,7 @@ from chat.llm.base import LLMProvider, ProviderConfig
 from chat.llm.errors import LLMError, ModelUnavailable
 from chat.llm.local import LocalProvider
 from chat.llm.weights import resolve_gguf
-from chat.models import ChatModel, api_key_env_allowed
+from chat.models import ChatModel, api_key_from_env
 
 logger = logging.getLogger(__name__)
 
@@ -82,13 +81,13 @@ def api_key(chat_model: ChatModel) -> str:
     name = chat_model.api_key_env
     if not name:
         return ""
-    if not api_key_env_allowed(name):
+    if (key := api_key_from_env(name)) is None:
         raise LLMError(
             "This model's API key setting is not allowed on this server; an admin must correct the model.",
             code="api_key_env_refused",
             detail=f"api_key_env={name!r} is outside LLM_KEY_ENV_PREFIX / LLM_KEY_ENV_ALLOWED",
         )
-    return os.environ.get(name, "")
+    return key
 
 
 def default_local_provider() -> LocalProvider:

@@ -1,5 +1,5 @@
 """Any OpenAI-compatible ``/v1/audio/speech`` server (OpenAI, speaches, LocalAI, Kokoro-FastAPI) over httpx.
-Asked for raw 16-bit PCM at 24 kHz, OpenAI's ``pcm`` format."""
+Asked for raw 16-bit PCM at 24 kHz, OpenAI's ``pcm`` format (``voice.encoding.PCM_RATE``)."""
 
 from __future__ import annotations
 
@@ -8,9 +8,8 @@ from typing import Any
 import httpx
 import numpy as np
 
+from voice.encoding import PCM_RATE
 from voice.synthesis.base import Speech, SpeechEngine, SpeechError
-
-PCM_RATE = 24_000
 
 
 class OpenAISpeechEngine(SpeechEngine):

@@ -3,13 +3,12 @@ over httpx: the audio goes as 16-bit WAV, the text comes back with its language 
 
 from __future__ import annotations
 
-import io
-import wave
 from typing import Any
 
 import httpx
 import numpy as np
 
+from voice.encoding import wav_bytes
 from voice.transcription.base import Segment, Transcript, TranscriptionEngine
 from voice.transcription.errors import TranscriptionError
 
@@ -24,19 +23,12 @@ class RemoteTranscriptionEngine(TranscriptionEngine):
         return httpx.Client(base_url=self.config.base_url.rstrip("/"), headers=headers, timeout=120.0)
 
     def _transcribe(self, samples: np.ndarray, language: str | None) -> Transcript:
-        buffer = io.BytesIO()
-        with wave.open(buffer, "wb") as wav:
-            wav.setnchannels(1)
-            wav.setsampwidth(2)
-            wav.setframerate(16_000)
-            wav.writeframes((np.clip(samples, -1, 1) * 32767).astype("<i2").tobytes())
         data = {"model": self.model_name, "response_format": "verbose_json"}
         if language:
             data["language"] = language
         try:
-            response = self._model.post(
-                "/audio/transcriptions", data=data, files={"file": ("audio.wav", buffer.getvalue(), "audio/wav")}
-            )
+            audio = {"file": ("audio.wav", wav_bytes(samples, 16_000), "audio/wav")}
+            response = self._model.post("/audio/transcriptions", data=data, files=audio)
         except httpx.HTTPError as error:
             raise TranscriptionError("Could not reach the transcription server.", detail=repr(error)) from error
         if response.status_code >= 400:
