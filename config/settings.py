@@ -306,7 +306,10 @@ OPENAI_API_LOG_CONVERSATIONS = env_bool("OPENAI_API_LOG_CONVERSATIONS", False)
 LOCAL_LLM_PATH = env_str("LOCAL_LLM_PATH")  # a GGUF file; blank: the default model from its PyPI packages
 LOCAL_LLM_CACHE_DIR = Path(env_str("LOCAL_LLM_CACHE_DIR", str(VAR_DIR / "models")))
 LOCAL_LLM_THREADS = env_int("LOCAL_LLM_THREADS", os.cpu_count() or 2)
-LOCAL_LLM_CONTEXT = env_int("LOCAL_LLM_CONTEXT", 4096)
+LOCAL_LLM_CONTEXT = env_int("LOCAL_LLM_CONTEXT", 4096)  # tokens per reply (prompt and answer)
+# Replies the local model generates together; one more waits for a slot. The KV cache holds
+# LOCAL_LLM_PARALLEL x LOCAL_LLM_CONTEXT tokens (12 KB each for the bundled model: 192 MB at 4 x 4096).
+LOCAL_LLM_PARALLEL = env_int("LOCAL_LLM_PARALLEL", 4)
 LOCAL_LLM_REPEAT_PENALTY = env_float("LOCAL_LLM_REPEAT_PENALTY", 1.1)
 # Load the default local model when the server starts, so the first turn does not wait for it.
 LOCAL_LLM_PRELOAD = env_bool("LOCAL_LLM_PRELOAD", False)
@@ -322,13 +325,22 @@ WHISPER_ENGINE = env_str("WHISPER_ENGINE", "openai-whisper")
 # "base" and "tiny.en" ship with the project; any openai-whisper model name or .pt path (or, for
 # faster-whisper, a CTranslate2 folder) also works where the weights can be had.
 WHISPER_MODEL = env_str("WHISPER_MODEL", "base")
-# The models clients may ask for by name (the default model is always one of them). Nothing else is loaded.
-WHISPER_MODELS = list(dict.fromkeys([WHISPER_MODEL, *env_list("WHISPER_MODELS", "base,tiny.en")]))
 WHISPER_CACHE_DIR = Path(env_str("WHISPER_CACHE_DIR", str(VAR_DIR / "models" / "whisper")))
 WHISPER_THREADS = env_int("WHISPER_THREADS", os.cpu_count() or 2)
 WHISPER_BEAM_SIZE = env_int("WHISPER_BEAM_SIZE", 1)
 # Automatic language detection chooses only among these codes (e.g. "en,fr,de"); blank: any language.
 WHISPER_LANGUAGES = env_list("WHISPER_LANGUAGES")
+# Conversation mode's transcription, which must keep up with a person talking. Transcribing locally with no
+# language other than English listed in WHISPER_LANGUAGES: faster-whisper tiny.en (about 0.4 s for an
+# utterance on 2 cores, against 1.6 s for the multilingual base model). Otherwise WHISPER_ENGINE's model.
+_LOCAL_ENGLISH = WHISPER_ENGINE != "openai" and set(WHISPER_LANGUAGES) <= {"en"}
+VOICE_WHISPER_ENGINE = env_str("VOICE_WHISPER_ENGINE", "faster-whisper" if _LOCAL_ENGLISH else WHISPER_ENGINE)
+VOICE_WHISPER_MODEL = env_str("VOICE_WHISPER_MODEL", "tiny.en" if _LOCAL_ENGLISH else "")  # blank: the default
+# The models clients may ask for by name (the default models are always among them). Nothing else is loaded.
+WHISPER_MODELS = list(
+    dict.fromkeys([WHISPER_MODEL, *([VOICE_WHISPER_MODEL] if VOICE_WHISPER_MODEL else []),
+                   *env_list("WHISPER_MODELS", "base,tiny.en")])
+)  # fmt: skip
 TRANSCRIPTION_ENGINES = {
     "openai-whisper": "voice.transcription.openai_whisper.OpenAIWhisperEngine",
     "faster-whisper": "voice.transcription.faster.FasterWhisperEngine",

@@ -26,14 +26,9 @@ if [ ! -f "$stamp" ]; then
   "${PIP[@]}" "torch==2.13.0"
   step "Python packages from $want (the first run compiles llama-cpp-python: about 10 minutes on 2 cores;" \
        "pip caches the build after that)"
-  # llama.cpp is built for this CPU's vector units (AVX2, and AVX-512 where present) but without
-  # -march=native, which would also switch on the AMX kernels that crash on some virtual machines.
+  # llama.cpp is built for this CPU's vector units (scripts/llama_cmake_args.sh).
   if [ -z "${CMAKE_ARGS:-}" ]; then
-    CMAKE_ARGS="-DGGML_NATIVE=OFF -DGGML_AVX=ON -DGGML_AVX2=ON -DGGML_FMA=ON -DGGML_F16C=ON -DGGML_BMI2=ON"
-    cpu=$(grep -m1 '^flags' /proc/cpuinfo 2>/dev/null || true)
-    for pair in avx512f:AVX512 avx512vbmi:AVX512_VBMI avx512_vnni:AVX512_VNNI avx512_bf16:AVX512_BF16 avx_vnni:AVX_VNNI; do
-      case " $cpu " in *" ${pair%%:*} "*) CMAKE_ARGS="$CMAKE_ARGS -DGGML_${pair##*:}=ON" ;; esac
-    done
+    CMAKE_ARGS=$(scripts/llama_cmake_args.sh)
     export CMAKE_ARGS
   fi
   "${PIP[@]}" --require-hashes -r "$want"

@@ -4,9 +4,13 @@
 
 Frames from the server are JSON: the turn's events as the POST stream sends them (``transcription`` first,
 ``speech`` among the tokens), ``status`` events for each phase (``listening``, ``transcribing``, ``thinking``,
-``speaking``), ``level`` (the microphone's loudness, a few times a second), ``dropped`` (an utterance that was
-silence or a Whisper hallucination: nothing is sent to the model) and ``barge_in`` (the person spoke over the
-reply: stop playing it now).
+``speaking``), ``level`` (the microphone's loudness, a few times a second), ``heard`` (the words of a pause's
+speech, as soon as they are transcribed: the turn's text unless the person goes on before the silence ends
+the turn), ``dropped`` (an utterance that was silence or a Whisper hallucination: nothing is sent to the
+model) and ``barge_in`` (the person spoke over the reply: stop playing it now).
+
+Transcription uses ``VOICE_WHISPER_ENGINE`` / ``VOICE_WHISPER_MODEL`` (tiny.en by default for English), and
+starts after a short pause (``Utterances.tentative_ms``), long before the silence that ends the turn.
 
 Frames from the page: binary audio, and JSON ``{"type": "playing", "messageId", "index"}`` when a sentence
 starts playing, ``{"type": "idle"}`` when playback ends, ``{"type": "stop"}`` to stop the reply. Anything
@@ -46,6 +50,7 @@ from voice.engines import get_engine
 from voice.hallucinations import is_hallucination
 from voice.models import AudioRecording
 from voice.services import Recording, voice_turn_begin
+from voice.speech import preload as speech_preload
 from voice.vad import RATE, Utterance, Utterances
 
 logger = logging.getLogger(__name__)
@@ -78,11 +83,13 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
         self.tentative: tuple[Utterance, asyncio.Task[Any]] | None = None
         await self.accept()
         self.worker = asyncio.create_task(self._answer_utterances())
+        self.warming = asyncio.create_task(_warm())
         await self._status("listening", "listening…")
 
     async def disconnect(self, code: int) -> None:
         tentative = getattr(self, "tentative", None)
-        for task in (getattr(self, "worker", None), getattr(self, "turn_task", None), tentative and tentative[1]):
+        tasks = ("worker", "turn_task", "warming")
+        for task in (*(getattr(self, name, None) for name in tasks), tentative and tentative[1]):
             if task is not None:
                 task.cancel()
 
@@ -122,7 +129,7 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
             if not utterance.final:
                 if self.tentative is not None:
                     self.tentative[1].cancel()
-                self.tentative = (utterance, asyncio.create_task(get_engine().atranscribe(utterance.samples)))
+                self.tentative = (utterance, asyncio.create_task(self._transcribe_pause(utterance)))
                 continue
             self.barged = False
             early = None
@@ -159,6 +166,16 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
             needed *= 2
         return heard_ms >= needed
 
+    async def _transcribe_pause(self, utterance: Utterance) -> tuple[Any, float]:
+        """The speech before a pause, transcribed while the rest of the turn's silence is waited out; the
+        words go to the page at once (a ``heard`` frame) if the person has not spoken again meanwhile."""
+        transcript = await _engine().atranscribe(utterance.samples, short=True)
+        ready = time.monotonic()
+        still = self.tentative is not None and self.tentative[0] is utterance
+        if still and transcript.text.strip() and not is_hallucination(transcript.text, utterance.speech_ms):
+            await self.send(text_data=json.dumps({"type": "heard", "text": transcript.text}, ensure_ascii=False))
+        return transcript, ready
+
     # --- turns ---------------------------------------------------------------------------------------
 
     async def _answer_utterances(self) -> None:
@@ -179,9 +196,12 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
     async def _answer(self, utterance: Utterance, early: asyncio.Task[Any] | None) -> None:
         speech_end = time.monotonic() - max(self.utterances.fed / RATE - utterance.ended_at, 0)
         await self._status("transcribing", "transcribing…")
-        engine = get_engine()
-        transcript = await early if early is not None else await engine.atranscribe(utterance.samples, language=None)
-        text_ready = time.monotonic()
+        engine = _engine()
+        if early is not None:
+            transcript, text_ready = await early
+        else:
+            transcript = await engine.atranscribe(utterance.samples, short=True)
+            text_ready = time.monotonic()
         if is_hallucination(transcript.text, utterance.speech_ms):
             await self.send(text_data=json.dumps({"type": "dropped", "reason": "no_speech", "text": transcript.text}))
             return
@@ -249,6 +269,21 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
 
     async def _status(self, state: str, message: str) -> None:
         await self.send(text_data=json.dumps(Status(message, state=state).to_dict()))
+
+
+def _engine() -> Any:
+    """Conversation mode's transcription engine (``VOICE_WHISPER_ENGINE`` / ``VOICE_WHISPER_MODEL``)."""
+    return get_engine(settings.VOICE_WHISPER_ENGINE, settings.VOICE_WHISPER_MODEL or None)
+
+
+async def _warm() -> None:
+    """Load the transcription engine (and run it once) and the speech engine while the person starts to
+    speak, so that the first utterance is not the one that waits for them."""
+    speech_preload()
+    try:
+        await _engine().atranscribe(np.zeros(RATE // 2, dtype=np.float32), short=True)
+    except Exception as error:  # the first utterance will say it
+        logger.warning("The transcription engine could not be loaded: %s", error)
 
 
 def _save_latency(*, recording: AudioRecording, text_ms: int, first_token_ms: int | None,

@@ -22,13 +22,14 @@ from voice.speech import get_speech_engine, synthesize
 logger = logging.getLogger(__name__)
 
 FORMAT = "opus"
+FIRST_CLAUSE_WORDS = 4  # the first audio may be a sentence's first clause, once it has this many words
 SPOKEN_ENDINGS = {"stop", "length", "clarification", "tool_calls"}
 
 
 class _Voice:
     def __init__(self, message_id: str) -> None:
         self.message_id = message_id
-        self.splitter = SentenceSplitter()
+        self.splitter = SentenceSplitter(first_clause_words=FIRST_CLAUSE_WORDS)
         self.pending: list[tuple[int, str, asyncio.Future[bytes]]] = []
         self.index = 0
         self.failed = False

@@ -25,6 +25,7 @@ class ProviderConfig:
     context: int = 4096
     threads: int = 2
     repeat_penalty: float = 1.1
+    parallel: int = 1  # replies generated together, each with ``context`` tokens of its own
 
 
 @dataclass(slots=True)

@@ -1,8 +1,9 @@
 """A GGUF model run in process by llama.cpp (llama-cpp-python): chat offline, with no API key.
 
-The model loads once per process and stays warm. Generation runs on a worker thread, one at a time per
-loaded model; each token is handed to the event loop as it is made. A turn that is stopped or whose
-client goes away ends generation at the next token.
+The model loads once per process and stays warm. Its replies are generated together: up to ``parallel``
+of them advance in the same decode (``chat.llm.batch``), so several people are answered at once rather than
+one after another; more than that wait for a slot (their turn says so). Each token is handed to the event
+loop as it is made. A turn that is stopped or whose client goes away leaves the batch at the next step.
 """
 
 from __future__ import annotations
@@ -11,18 +12,20 @@ import asyncio
 import logging
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
 from chat.llm.base import LLMChunk, LLMProvider, LLMRequest, ProviderConfig, Usage
+from chat.llm.batch import BatchEngine, Job
 from chat.llm.errors import LLMError, ModelUnavailable
 from chat.llm.tooltext import ToolTextParser, messages_for_template
 
 logger = logging.getLogger(__name__)
 
 _DONE = object()
+N_BATCH = 512  # tokens per decode: prompt chunks share it with the replies being generated
 
 
 class LocalProvider(LLMProvider):
@@ -32,13 +35,16 @@ class LocalProvider(LLMProvider):
     def __init__(self, path: Path, config: ProviderConfig):
         self.path = path
         self.config = config
-        self._llm: Any = None
+        self._engine: BatchEngine | None = None
+        self._model: Any = None
+        self._formatter: Any = None
         self._load_lock = threading.Lock()
-        # Every load and generation of this model runs on this one thread: llama.cpp's OpenMP workers belong
-        # to the calling thread, and a second calling thread leaves the first one's workers spinning (a third
-        # slower). One thread is also what makes generations run one at a time, queued in order.
+        # Every load and decode of this model runs on this one thread: llama.cpp's OpenMP workers belong to
+        # the calling thread, and a second calling thread leaves the first one's workers spinning (a third
+        # slower). The batch loop runs there while any reply is being generated.
         self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"llama-{path.stem[:20]}")
-        self._waiting = 0  # turns generating or queued for this model
+        self._looping = False
+        self._loop_lock = threading.Lock()
         self.load_seconds: float | None = None
 
     @classmethod
@@ -53,35 +59,66 @@ class LocalProvider(LLMProvider):
 
     @property
     def loaded(self) -> bool:
-        return self._llm is not None
+        return self._engine is not None
 
-    def load(self) -> Any:
+    @property
+    def slots(self) -> int:
+        return max(self.config.parallel, 1)
+
+    def load(self) -> BatchEngine:
         """Load the model (once per process); safe to call from several threads."""
         with self._load_lock:
-            if self._llm is None:
-                try:
-                    from llama_cpp import Llama
-                except ImportError as error:
-                    raise ModelUnavailable(
-                        "The local model runtime (llama-cpp-python) is not installed.", detail=str(error)
-                    ) from error
+            if self._engine is None:
                 started = time.monotonic()
-                try:
-                    self._llm = Llama(
-                        model_path=str(self.path),
-                        n_ctx=self.config.context,
-                        n_threads=self.config.threads,
-                        n_threads_batch=self.config.threads,
-                        verbose=False,
-                    )
-                except (ValueError, RuntimeError, OSError) as error:
-                    raise ModelUnavailable(
-                        f"The local model file {self.path.name} could not be loaded; it may be damaged.",
-                        detail=repr(error),
-                    ) from error
+                self._engine = self._open()
                 self.load_seconds = time.monotonic() - started
-                logger.info("Loaded %s in %.1f s", self.path.name, self.load_seconds)
-            return self._llm
+                logger.info("Loaded %s in %.1f s (%d slots of %d tokens)", self.path.name, self.load_seconds,
+                            self.slots, self.config.context)  # fmt: skip
+            return self._engine
+
+    def _open(self) -> BatchEngine:
+        try:
+            import llama_cpp
+            from llama_cpp import Llama  # noqa: F401 - sets up llama.cpp's logging and backend
+            from llama_cpp._internals import LlamaContext, LlamaModel
+            from llama_cpp.llama_chat_format import Jinja2ChatFormatter
+        except ImportError as error:
+            raise ModelUnavailable(
+                "The local model runtime (llama-cpp-python) is not installed.", detail=str(error)
+            ) from error
+        from llama_cpp._logger import set_verbose
+
+        set_verbose(False)
+        llama_cpp.llama_backend_init()
+        try:
+            if not self.path.is_file():
+                raise ValueError(f"no such file: {self.path}")
+            model = LlamaModel(path_model=str(self.path), params=llama_cpp.llama_model_default_params(),
+                               verbose=False)  # fmt: skip
+            params = llama_cpp.llama_context_default_params()
+            params.n_ctx = self.config.context * self.slots
+            params.n_batch = params.n_ubatch = N_BATCH
+            params.n_seq_max = self.slots
+            params.kv_unified = True  # one cache for all slots: a slot may hold up to ``context`` tokens
+            params.n_threads = params.n_threads_batch = self.config.threads
+            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            context = LlamaContext(model=model, params=params, verbose=False)
+        except (ValueError, RuntimeError, OSError) as error:
+            raise ModelUnavailable(
+                f"The local model file {self.path.name} could not be loaded; it may be damaged.",
+                detail=repr(error),
+            ) from error
+        template = model.metadata().get("tokenizer.chat_template")
+        if not template:
+            raise ModelUnavailable(f"The local model file {self.path.name} has no chat template.")
+        eos, bos = model.token_eos(), model.token_bos()
+        self._formatter = Jinja2ChatFormatter(
+            template=template,
+            eos_token=model.token_get_text(eos) if eos != -1 else "",
+            bos_token=model.token_get_text(bos) if bos != -1 else "",
+        )
+        self._model = model
+        return BatchEngine(model, context, slots=self.slots, slot_context=self.config.context, n_batch=N_BATCH)
 
     async def aload(self) -> None:
         await asyncio.get_running_loop().run_in_executor(self._thread, self.load)
@@ -90,88 +127,104 @@ class LocalProvider(LLMProvider):
         """Start loading on the model's own thread; turns queue behind the load."""
         return self._thread.submit(self.load)
 
+    @property
+    def busy(self) -> bool:
+        """Whether every slot is taken (a new reply would wait)."""
+        return self._engine is not None and self._engine.load >= self.slots
+
     async def stream(self, request: LLMRequest) -> AsyncIterator[LLMChunk]:
         loop = asyncio.get_running_loop()
         queue: asyncio.Queue[Any] = asyncio.Queue()
-        stop = threading.Event()
-        with self._instances_lock:
-            queued = self._waiting > 0
-            self._waiting += 1
+        job: Job | None = None
         try:
-            if queued:
+            if self.busy:
                 yield LLMChunk(status="waiting for the model…")
-            loop.run_in_executor(self._thread, self._generate, request, queue, loop, stop)
+            engine = await loop.run_in_executor(self._thread, self.load) if self._engine is None else self._engine
+            job, parser = self._job(request, queue, loop)
+            engine.submit(job)
+            self._kick()
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, Exception):
                     raise item
-                yield item
+                if isinstance(item, str):
+                    if parser is not None:
+                        item = parser.feed(item)
+                    if item:
+                        yield LLMChunk(content=item)
+                    continue
+                finish, usage = item
+                if parser is not None:
+                    if rest := parser.close():
+                        yield LLMChunk(content=rest)
+                    if parser.calls:
+                        yield LLMChunk(tool_calls=parser.calls)
+                        finish = "tool_calls"
+                yield LLMChunk(finish_reason=finish, usage=usage)
         finally:
-            stop.set()  # A stop or a disconnect ends generation at the next token.
-            with self._instances_lock:
-                self._waiting -= 1
+            if job is not None:
+                job.cancelled.set()  # A stop or a disconnect takes the reply out of the batch at the next step.
 
-    def _generate(
-        self, request: LLMRequest, queue: asyncio.Queue[Any], loop: asyncio.AbstractEventLoop, stop: threading.Event
-    ) -> None:
-        def put(item: Any) -> None:
-            try:
-                loop.call_soon_threadsafe(queue.put_nowait, item)
-            except RuntimeError:  # The loop is gone; nobody is listening any more.
-                stop.set()
-
-        try:
-            if not stop.is_set():  # stopped while it waited its turn on the model's thread
-                self._run(self.load(), request, put, stop)
-        except LLMError as error:
-            put(error)
-        except Exception as error:
-            logger.exception("Local generation failed")
-            put(LLMError("The local model failed while answering.", detail=repr(error)))
-        finally:
-            put(_DONE)
-
-    def _run(self, llm: Any, request: LLMRequest, put: Callable[[Any], None], stop: threading.Event) -> None:
+    def _job(self, request: LLMRequest, queue: asyncio.Queue[Any],
+             loop: asyncio.AbstractEventLoop) -> tuple[Job, ToolTextParser | None]:  # fmt: skip
         # Tools go through the GGUF's own chat template (Qwen2.5's renders them into the system prompt); the
         # model writes its calls as text, which ``ToolTextParser`` turns back into structured calls.
         offer_tools = bool(request.tools) and request.tool_choice != "none"
-        chunks = llm.create_chat_completion(
-            messages=messages_for_template(request.messages),
-            stream=True,
-            temperature=request.temperature if request.temperature is not None else 0.2,
-            max_tokens=request.max_tokens or None,
-            stop=request.stop or None,
-            repeat_penalty=self.config.repeat_penalty,
-            tools=request.tools if offer_tools else None,
-        )
+        try:
+            formatted = self._formatter(
+                messages=messages_for_template(request.messages), tools=request.tools if offer_tools else None
+            )
+        except Exception as error:
+            raise LLMError("The local model's chat template could not render this conversation.",
+                           detail=repr(error)) from error  # fmt: skip
+        prompt = self._model.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special,
+                                      special=True)  # fmt: skip
         names = {tool.get("function", {}).get("name") for tool in request.tools or ()}
         # Tools withdrawn after calls were made: the model may still write a call in their format; it is read
         # as a call (which the turn does not run) rather than shown as the answer.
         names |= {c.get("function", {}).get("name") for m in request.messages for c in m.get("tool_calls") or ()}
         parser = ToolTextParser(names) if offer_tools or names else None
-        completion = 0
-        finish = None
-        try:
-            for chunk in chunks:
-                if stop.is_set():
-                    break
-                choice = chunk["choices"][0]
-                if content := choice["delta"].get("content"):
-                    completion += 1
-                    if parser is not None:
-                        content = parser.feed(content)
-                    if content:
-                        put(LLMChunk(content=content))
-                finish = choice.get("finish_reason") or finish
-        finally:
-            chunks.close()
-        if stop.is_set():
-            return
-        if parser is not None:
-            if rest := parser.close():
-                put(LLMChunk(content=rest))
-            if parser.calls:
-                put(LLMChunk(tool_calls=parser.calls))
-                finish = "tool_calls"
-        # The context now holds the prompt and the reply, less the last token, which is never evaluated.
-        prompt = max(llm.n_tokens - completion + 1, 0) if completion else llm.n_tokens
-        put(LLMChunk(finish_reason=finish or "stop", usage=Usage(prompt, completion)))
+
+        def put(item: Any) -> None:
+            try:
+                loop.call_soon_threadsafe(queue.put_nowait, item)
+            except RuntimeError:  # The loop is gone; nobody is listening any more.
+                job.cancelled.set()
+
+        def done(finish: str | None, prompt_tokens: int, completion: int, error: Exception | None) -> None:
+            if error is not None:
+                put(error)
+            elif finish is not None:
+                put((finish, Usage(prompt_tokens, completion)))
+            put(_DONE)
+
+        job = Job(
+            prompt=prompt,
+            temperature=request.temperature if request.temperature is not None else 0.2,
+            repeat_penalty=self.config.repeat_penalty,
+            max_tokens=request.max_tokens or None,
+            stop=[stop for stop in [*(request.stop or ()), *formatted.stop] if stop],
+            emit=put,
+            done=done,
+        )
+        return job, parser
+
+    def _kick(self) -> None:
+        """Run the batch loop on the model's thread, unless it is running already."""
+        with self._loop_lock:
+            if self._looping:
+                return
+            self._looping = True
+        self._thread.submit(self._loop)
+
+    def _loop(self) -> None:
+        engine = self._engine
+        assert engine is not None
+        while True:
+            try:
+                engine.run()
+            except Exception:  # pragma: no cover - run() ends every job itself on errors
+                logger.exception("The local model's batch loop failed")
+            with self._loop_lock:
+                if engine.load == 0:
+                    self._looping = False
+                    return

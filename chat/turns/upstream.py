@@ -56,6 +56,7 @@ def _local_config(path: Path) -> ProviderConfig:
         context=settings.LOCAL_LLM_CONTEXT,
         threads=settings.LOCAL_LLM_THREADS,
         repeat_penalty=settings.LOCAL_LLM_REPEAT_PENALTY,
+        parallel=settings.LOCAL_LLM_PARALLEL,
     )
 
 

@@ -358,6 +358,9 @@ function onTalk(event) {
     case "barge_in":
       stopSpeaking(); // the person spoke over the reply: silence it at once
       return;
+    case "heard": // the words so far, before the silence that ends the turn
+      setTalkState(`“${event.text.trim()}”`, "transcribing");
+      return;
     case "dropped":
       setTalkState("didn't catch that — listening…", "listening");
       return;

@@ -42,15 +42,74 @@ async def test_local_model_answers_paris(api, local_chat):
     assert events[-1]["finishReason"] in {"stop", "length"}
 
 
-async def test_two_turns_at_once_take_turns(api, user, local_model):
-    chats = [await ChatInstance.objects.acreate(owner=user, chat_model=local_model) for _ in range(2)]
-    questions = [QUESTION, "What is the capital of Italy? Answer in one sentence."]
+CAPITALS = {"France": "Paris", "Italy": "Rome", "Spain": "Madrid", "Japan": "Tokyo"}
+
+
+async def timed_stream(response) -> tuple[list[dict], float, float]:
+    """The events of a streamed turn, when its first token came and when it ended (loop time)."""
+    loop, pieces, first = asyncio.get_running_loop(), [], None
+    async for piece in response.streaming_content:
+        pieces.append(piece)
+        if first is None and b'"type":"token"' in piece:
+            first = loop.time()
+    return parse_sse(b"".join(pieces)), first or loop.time(), loop.time()
+
+
+async def test_four_people_are_answered_together(api, user, local_model):
+    chats = [await ChatInstance.objects.acreate(owner=user, chat_model=local_model) for _ in CAPITALS]
+    questions = [f"What is the capital of {country}? Answer in one sentence." for country in CAPITALS]
     responses = await asyncio.gather(*(post_turn(api, c, q) for c, q in zip(chats, questions, strict=True)))
-    results = await asyncio.gather(*(read_stream(r) for r in responses))
-    answers = [events[-3]["content"] for events, _ in results]
-    assert "Paris" in answers[0] and "Rome" in answers[1]
-    statuses = [[e["message"] for e in events if e["type"] == "status"] for events, _ in results]
-    assert any("waiting for the model" in s for group in statuses for s in group)
+    results = await asyncio.gather(*(timed_stream(r) for r in responses))
+    for (events, _, _), capital in zip(results, CAPITALS.values(), strict=True):
+        assert capital in events[-3]["content"], events[-3]["content"]
+        assert events[-2]["message"]["status"] == "complete" and events[-1]["finishReason"] == "stop"
+        assert not [e for e in events if e["type"] == "status" and "waiting" in e["message"]]  # a slot each
+        assert events[-2]["message"]["usage"]["promptTokens"] > 10
+    # Batched, not queued: every reply had begun before any of them ended.
+    assert max(first for _, first, _ in results) < min(end for _, _, end in results)
+
+
+async def test_stopping_one_reply_leaves_the_others_running(api, user, local_model):
+    await ChatModel.objects.filter(pk=local_model.pk).aupdate(max_tokens=40)
+    chats = [await ChatInstance.objects.acreate(owner=user, chat_model=local_model) for _ in range(3)]
+    responses = [await post_turn(api, c, "Tell me a story about a lighthouse keeper.") for c in chats]
+    stopped = aiter(responses[0].streaming_content)
+    pieces = []
+    async for piece in stopped:
+        pieces.append(piece)
+        if b'"type":"token"' in piece:
+            break
+    assert (await api.post(f"/api/chats/{chats[0].public_id}/stop")).json()["stopped"] is True
+    pieces += [piece async for piece in stopped]
+    assert parse_sse(b"".join(pieces))[-1]["finishReason"] == "stopped"
+    for events, _ in await asyncio.gather(*(read_stream(r) for r in responses[1:])):
+        assert events[-1]["finishReason"] == "length" and events[-2]["message"]["usage"]["completionTokens"] == 40
+    replies = [await Message.objects.aget(chat=c, role="assistant") for c in chats]
+    assert [r.status for r in replies] == ["interrupted", "complete", "complete"]
+
+
+async def test_a_reply_beyond_the_slots_waits_and_says_so(settings):
+    """One slot, two requests: the second is told it waits, and is answered once the first is done."""
+    from chat.llm.base import LLMRequest, ProviderConfig
+    from chat.llm.local import LocalProvider
+    from chat.turns.upstream import local_model_path
+
+    path = local_model_path()
+    config = ProviderConfig(model_path=path, context=2048, threads=settings.LOCAL_LLM_THREADS, parallel=1)
+    provider = LocalProvider(path, config)
+    await provider.aload()
+
+    async def ask(country: str) -> list:
+        messages = [{"role": "user", "content": f"What is the capital of {country}? Answer in one sentence."}]
+        return [chunk async for chunk in provider.stream(LLMRequest(messages=messages, model="local", temperature=0))]
+
+    first = asyncio.create_task(ask("France"))
+    await asyncio.sleep(0.05)
+    second = await ask("Italy")
+    first_chunks = await first
+    assert "Paris" in "".join(c.content for c in first_chunks)
+    assert second[0].status == "waiting for the model…" and "Rome" in "".join(c.content for c in second)
+    assert second[-1].finish_reason == "stop" and second[-1].usage.completion_tokens > 0
 
 
 async def test_stop_mid_reply_saves_interrupted(api, local_chat, local_model):

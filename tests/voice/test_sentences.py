@@ -62,3 +62,17 @@ def test_plain_text_is_read_as_it_is():
 
 def test_speakable_drops_markup():
     assert speakable("## Title\n- **bold** _it_ `code` [link](http://a.b) | cell |") == "Title bold it code link cell"
+
+
+@pytest.mark.parametrize("piece", [1, 3, 1000])
+def test_the_first_sentence_may_end_at_a_clause_for_earlier_audio(piece):
+    text = "Well, the capital of France, as you know, is Paris. It is large, old and busy."
+    splitter = SentenceSplitter(first_clause_words=4)
+    out = []
+    for start in range(0, len(text), piece):
+        out += splitter.feed(text[start : start + piece])
+    # Only the first sentence is cut, once it has four words; "Well," alone is too short to speak apart.
+    assert out + splitter.flush() == ["Well, the capital of France,", "as you know, is Paris.",
+                                      "It is large, old and busy."]  # fmt: skip
+    splitter = SentenceSplitter(first_clause_words=4)
+    assert splitter.feed("Dr. Who is here, e.g. now. Then, a clause, here.") == ["Dr. Who is here,", "e.g. now."]

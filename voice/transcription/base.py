@@ -69,8 +69,11 @@ class TranscriptionEngine(ABC):
     def loaded(self) -> bool:
         return self._model is not None
 
-    def transcribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
-        """Transcribe 16 kHz mono float32 audio. Blocking: call it off the event loop."""
+    def transcribe(self, samples: np.ndarray, *, language: str | None = None, short: bool = False) -> Transcript:
+        """Transcribe 16 kHz mono float32 audio. Blocking: call it off the event loop.
+
+        ``short``: an utterance of a conversation, where time matters most; an engine that can encode a
+        short clip in a window shorter than Whisper's 30 s does (``_transcribe_short``)."""
         self.load()
         samples = np.asarray(samples, dtype=np.float32)  # the engines compute in float32
         with self._run_lock:  # On two cores, one transcription at a time; the others queue here.
@@ -81,13 +84,13 @@ class TranscriptionEngine(ABC):
                 probabilities = self._language_probabilities(samples)
                 if probabilities:
                     language = max(self.config.languages, key=lambda code: probabilities.get(code, 0.0))
-            transcript = self._transcribe(samples, language)
+            transcript = (short and self._transcribe_short(samples, language)) or self._transcribe(samples, language)
         transcript.elapsed_ms = int((time.monotonic() - started) * 1000)
         return transcript
 
-    async def atranscribe(self, samples: np.ndarray, *, language: str | None = None) -> Transcript:
+    async def atranscribe(self, samples: np.ndarray, *, language: str | None = None, short: bool = False) -> Transcript:
         # Not thread-sensitive: transcription must not queue behind ORM calls on the request thread.
-        return await sync_to_async(self.transcribe, thread_sensitive=False)(samples, language=language)
+        return await sync_to_async(self.transcribe, thread_sensitive=False)(samples, language=language, short=short)
 
     def _language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
         """The probability of each language Whisper knows for this audio ({} if the engine cannot tell)."""
@@ -98,3 +101,7 @@ class TranscriptionEngine(ABC):
 
     @abstractmethod
     def _transcribe(self, samples: np.ndarray, language: str | None) -> Transcript: ...
+
+    def _transcribe_short(self, samples: np.ndarray, language: str | None) -> Transcript | None:
+        """A short clip in a short window, or None where the engine cannot (then ``_transcribe`` runs)."""
+        return None
