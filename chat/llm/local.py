@@ -101,7 +101,7 @@ class LocalProvider(LLMProvider):
             params.n_seq_max = self.slots
             params.kv_unified = True  # one cache for all slots: a slot may hold up to ``context`` tokens
             params.n_threads = params.n_threads_batch = self.config.threads
-            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_DISABLED
+            params.flash_attn_type = llama_cpp.LLAMA_FLASH_ATTN_TYPE_AUTO
             context = LlamaContext(model=model, params=params, verbose=False)
         except (ValueError, RuntimeError, OSError) as error:
             raise ModelUnavailable(
