@@ -27,6 +27,8 @@ import time
 import numpy as np
 from common import ENV, ROOT, pct, setup_django, start_server
 
+from voice.vad import Utterances
+
 QUESTIONS = [
     "What is the capital of France?",
     "How many days are there in a week?",
@@ -134,11 +136,11 @@ def reference(clips: list[np.ndarray], engine: str, model: str) -> list[float]:
     from voice.engines import get_engine
 
     transcriber = get_engine(engine, model)
-    transcriber.transcribe(clips[0])  # warm
+    transcriber.transcribe(clips[0], short=True)  # warm
     out = []
     for clip in clips:
         started = time.perf_counter()
-        transcriber.transcribe(clip)
+        transcriber.transcribe(clip, short=True)
         out.append(time.perf_counter() - started)
     return out
 
@@ -178,7 +180,7 @@ def main() -> None:
         chat_id, token = prepare(engine, model)
         port = 8700 + (engine == "faster-whisper")
         env = {"VOICE_WHISPER_ENGINE": engine, "VOICE_WHISPER_MODEL": model, "LOCAL_LLM_PRELOAD": "1",
-               "TTS_THREADS": "1", "LOG_LEVEL": "WARNING", "RATE_LIMIT_TURNS_PER_MINUTE": "0"}  # fmt: skip
+               "LOG_LEVEL": "WARNING", "RATE_LIMIT_TURNS_PER_MINUTE": "0"}  # fmt: skip
         server = start_server("uvicorn", port, extra_env=env)
         try:
             url = f"http://127.0.0.1:{port}"
@@ -213,7 +215,7 @@ def main() -> None:
         print(f"    {'transcription alone, in process (ref)':40} p50 {statistics.median(ref):5.2f} s")
         print(
             f"    the client sees the text {heard - statistics.median(ref):+.2f} s after the transcription alone would "
-            "take: the pause (160 ms) after which transcribing starts"
+            f"take: the pause ({Utterances.tentative_ms} ms) after which transcribing starts"
         )
 
 

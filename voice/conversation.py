@@ -38,12 +38,14 @@ from django.conf import settings
 
 from chat.domain.db import run_db
 from chat.domain.selectors import chat_get
+from chat.domain.services import turn_preview
 from chat.exceptions import ChatError, NotFound
 from chat.http.ratelimit import acquire_stream, check_turn_rate, subjects
 from chat.models import Message
 from chat.realtime.consumers import MAX_PUBLIC_ID
+from chat.turns import speculation
 from chat.turns.events import HEARTBEAT, Speech, Status, StreamEnd, Token, Transcription, logged
-from chat.turns.run import TurnOptions, TurnStream, start_turn
+from chat.turns.run import TurnOptions, TurnStream, speculate, start_turn
 from config.compat.consumers import DispatchWithoutThreadHop
 from voice.encoding import wav_bytes
 from voice.engines import get_engine
@@ -87,6 +89,8 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
         await self._status("listening", "listening…")
 
     async def disconnect(self, code: int) -> None:
+        if hasattr(self, "chat_id"):
+            speculation.drop(self.chat_id)
         tentative = getattr(self, "tentative", None)
         tasks = ("worker", "turn_task", "warming")
         for task in (*(getattr(self, name, None) for name in tasks), tentative and tentative[1]):
@@ -129,6 +133,7 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
             if not utterance.final:
                 if self.tentative is not None:
                     self.tentative[1].cancel()
+                    speculation.drop(self.chat_id)
                 self.tentative = (utterance, asyncio.create_task(self._transcribe_pause(utterance)))
                 continue
             self.barged = False
@@ -140,6 +145,7 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
                     early = task  # the person said nothing more: the transcription under way is the final one
                 else:
                     task.cancel()
+                    speculation.drop(self.chat_id)
             self.work.put_nowait((utterance, early))
         now = time.monotonic()
         if now - self.level_at >= LEVEL_EVERY:
@@ -174,6 +180,15 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
         still = self.tentative is not None and self.tentative[0] is utterance
         if still and transcript.text.strip() and not is_hallucination(transcript.text, utterance.speech_ms):
             await self.send(text_data=json.dumps({"type": "heard", "text": transcript.text}, ensure_ascii=False))
+            if not self._replying():
+                # The model starts on these words now; the turn takes its reply over if the person says
+                # nothing more (``chat.turns.speculation``), so its first words come ~0.3 s sooner.
+                try:
+                    preview = await run_db(turn_preview, user=self.user, chat_id=self.chat_id, content=transcript.text)
+                    if self.tentative is not None and self.tentative[0] is utterance:
+                        await speculate(preview, TurnOptions(speak=True))
+                except Exception:  # the turn asks the model itself
+                    logger.exception("Could not begin the reply early")
         return transcript, ready
 
     # --- turns ---------------------------------------------------------------------------------------

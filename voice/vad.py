@@ -83,7 +83,7 @@ class Utterances:
     max_ms: int = 30_000
     # After this much silence the speech so far is handed out as a tentative utterance, so that it can be
     # transcribed while the rest of ``silence_ms`` is waited out (if the person goes on, it is dropped).
-    tentative_ms: int = 160
+    tentative_ms: int = 96
     vad: SileroVAD = field(default_factory=SileroVAD)
 
     def __post_init__(self) -> None:

@@ -147,6 +147,22 @@ def turn_begin(
         raise Busy() from None
 
 
+def turn_preview(
+    *, user: AbstractBaseUser, chat_id: str, content: str, source: str = Message.Source.VOICE
+) -> TurnBegun:
+    """The turn ``turn_begin`` would begin with ``content`` in the chat's own model, read but not saved:
+    what a reply begun before its turn is asked with (``chat.turns.speculation``)."""
+    chat = chat_get(user=user, chat_id=chat_id)
+    chat_model = turn_model(chat, None)
+    seq = last_seq(chat=chat)
+    user_message = Message(chat=chat, seq=seq + 1, role=Message.Role.USER, content=content, source=source)
+    reply = Message(chat=chat, seq=seq + 2, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING,
+                    chat_model=chat_model)  # fmt: skip
+    history = history_for(chat=chat, before_seq=seq + 1, limit=settings.CHAT_HISTORY_LIMIT)
+    servers = list(McpServer.objects.filter(chat_models=chat_model, is_active=True))
+    return TurnBegun(chat, chat_model, user_message, reply, history, persist=False, tool_servers=servers)
+
+
 def turn_model(chat: ChatInstance, model_id: str | None) -> ChatModel:
     """The model a turn asks: the one named, or the chat's own when none is (the chat's is already loaded)."""
     chat_model = chat.chat_model

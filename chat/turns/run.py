@@ -29,7 +29,7 @@ from chat.realtime.base import TurnRef
 from chat.realtime.publish import TurnPublisher
 from chat.tools.base import ToolContext
 from chat.tools.mcp import McpServerConfig
-from chat.turns import runtime, tooling, upstream
+from chat.turns import runtime, speculation, tooling, upstream
 from chat.turns.events import (
     HEARTBEAT,
     AgentResponse,
@@ -66,6 +66,16 @@ class TurnOptions:
     server_tools: bool = True
     # Speak the reply: ``speech`` events, sentence by sentence, among its tokens (see ``voice.speaking``).
     speak: bool = False
+
+
+async def speculate(begun: TurnBegun, options: TurnOptions) -> None:
+    """Ask the model now for a turn that may begin soon (``chat.turns.speculation``); ``begun`` is the turn
+    as it would be (``turn_preview``), with nothing saved."""
+    request = build_request(begun, options)
+    toolset = await _toolset(begun, options)
+    if toolset:
+        request.tools = toolset.as_openai()
+    speculation.start(begun.chat.public_id, upstream.provider_for(begun.chat_model), request)
 
 
 def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
@@ -153,10 +163,12 @@ async def run_turn(
         provider = upstream.provider_for(begun.chat_model)
         step = 0
         made: set[tuple[str, str]] = set()  # (name, arguments) of the calls run this turn
+        guessed = speculation.claim(chat_id, request) if begun.persist else None
         while True:
             calls = ToolCallAssembler()
             round_text: list[str] = []
-            async for chunk in provider.stream(request):
+            stream, guessed = guessed or provider.stream(request), None
+            async for chunk in stream:
                 if chunk.content:
                     if outcome.ttft_ms is None:
                         outcome.ttft_ms = int((time.monotonic() - started) * 1000)

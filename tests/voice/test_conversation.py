@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 
 import numpy as np
 import pytest
@@ -68,8 +69,15 @@ async def test_two_utterances_are_heard_answered_and_spoken(chat, token, llm, se
     await send_audio(ws, np.concatenate([said("Should I take an umbrella with me?"), silence(1.2)]))
     first = await receive_until(ws, lambda e: e["type"] == "stream_end", timeout=60)
     heard = next(e for e in first if e["type"] == "heard")
-    assert first.index(heard) < next(i for i, e in enumerate(first) if e["type"] == "transcription")
-    assert heard["text"] == next(e for e in first if e["type"] == "transcription")["text"]
+    transcription = next(e for e in first if e["type"] == "transcription")
+    assert first.index(heard) < first.index(transcription) and heard["text"] == transcription["text"]
+    # The model was asked on those words at once, before the turn began (its message was saved), and the
+    # turn took that reply over (one request per turn, below).
+    asked = llm.chat_requests[0]
+    assert asked.body["messages"][-1]["content"] == transcription["text"]
+    user_message = await Message.objects.aget(public_id=transcription["messageId"])
+    asked_at = asked.received_at + (time.time() - time.monotonic())  # the server's clock is monotonic
+    assert asked_at < user_message.created_at.timestamp()
     second = await receive_until(ws, lambda e: e["type"] == "stream_end", timeout=60)
     # piper's voice varies a little from run to run (its noise scales): most of the key words must be heard.
     for events, words in ((first, ("weather", "london", "tomorrow")), (second, ("take", "umbrella", "with"))):
@@ -86,10 +94,29 @@ async def test_two_utterances_are_heard_answered_and_spoken(chat, token, llm, se
     assert [(m.role, m.source, m.status) for m in messages] == [
         ("user", "voice", "complete"), ("assistant", "text", "complete"),
     ] * 2  # fmt: skip
+    assert len(llm.chat_requests) == 2  # one request per turn: the early one was not asked again
     assert messages[1].content == "Paris is the capital." and messages[3].content == "Rome is."
     recordings = [r async for r in AudioRecording.objects.order_by("id")]
     assert len(recordings) == 2 and all(r.format == "wav" and r.duration_ms > 1000 for r in recordings)
     assert all(r.text_after_ms is not None and r.first_audio_after_ms is not None for r in recordings)
+
+
+async def test_a_reply_begun_on_a_pause_is_dropped_when_the_person_goes_on(chat, token, llm, settings):
+    settings.VOICE_SILENCE_MS = 1500
+    llm.script(tokens=["Too ", "early."], delay=0.2)
+    llm.script(tokens=["The ", "whole ", "question."])
+    ws = await connect(chat, token)
+    audio = np.concatenate([silence(0.3), said("What is the weather like"), silence(0.9),
+                            said("in London tomorrow?"), silence(2.0)])  # fmt: skip
+    await send_audio(ws, audio, realtime=1)
+    events = await receive_until(ws, lambda e: e["type"] == "stream_end", timeout=60)
+    transcription = next(e for e in events if e["type"] == "transcription")
+    assert "london" in transcription["text"].lower()
+    # Whatever was asked on the first words, the turn's reply answers the whole question.
+    assert llm.chat_requests[-1].body["messages"][-1]["content"] == transcription["text"]
+    reply = await Message.objects.aget(chat=chat, role="assistant")
+    assert (reply.status, reply.content) == ("complete", "The whole question.")
+    await ws.disconnect()
 
 
 async def test_silence_and_noise_make_no_message(chat, token, llm):
