@@ -7,6 +7,9 @@ between them, and turns run through the first, one a second. In the same run, on
 layer is the reference. Each is measured under uvicorn (the production server) and daphne. It reports
 delivered / expected message_saved events (goal exactly 1.0) and the delivery latency from the message's
 commit (its completedAt) to its arrival at a subscriber (goal p99 <= 100 ms).
+
+``--visible`` sets how many subscribers show the live reply ("all", or a number: the others connect as hidden
+tabs, ``?live=0``, which get saved messages only); each value is one more run of every configuration.
 """
 
 from __future__ import annotations
@@ -51,7 +54,7 @@ async def subscriber(url: str, received: list, ready: asyncio.Event) -> None:
                 received.append((event["message"]["id"], (now - committed.timestamp()) * 1000))
 
 
-async def run(ports: list[int], subscribers: int, turns: int) -> tuple[float, int, list[float]]:
+async def run(ports: list[int], subscribers: int, turns: int, visible: int) -> tuple[float, int, list[float]]:
     from asgiref.sync import sync_to_async
 
     token, model_id, chat_id = await sync_to_async(prepare)()
@@ -61,7 +64,7 @@ async def run(ports: list[int], subscribers: int, turns: int) -> tuple[float, in
         port = ports[index % len(ports)]
         ready = asyncio.Event()
         readies.append(ready)
-        url = f"ws://127.0.0.1:{port}/ws/chats/{chat_id}/?token={token}"
+        url = f"ws://127.0.0.1:{port}/ws/chats/{chat_id}/?token={token}" + ("" if index < visible else "&live=0")
         tasks.append(asyncio.create_task(subscriber(url, inboxes[index], ready)))
         if index % 50 == 49:
             await asyncio.sleep(0.05)  # do not stampede the accept queue
@@ -89,6 +92,7 @@ def main() -> None:
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--layers", default="memory,redis,pubsub", help="which of: memory, redis, pubsub")
     parser.add_argument("--servers", default="uvicorn,daphne", help="which of: uvicorn, daphne")
+    parser.add_argument("--visible", default="all,10", help="subscribers showing the live reply, per run")
     args = parser.parse_args()
     setup_django()
     upstream = start_upstream(5, 0.0, 18631)
@@ -104,14 +108,16 @@ def main() -> None:
                 [18643, 18644],
             ),  # fmt: skip
         }
-        runs = [(kind, *layers[name]) for kind in args.servers.split(",") for name in args.layers.split(",")]
-        for kind, label, env, ports in runs:
-            label = f"{kind}, {label}"
+        runs = [(kind, *layers[name], shown) for shown in args.visible.split(",") for kind in args.servers.split(",")
+                for name in args.layers.split(",")]  # fmt: skip
+        for kind, label, env, ports, shown in runs:
+            visible = args.subscribers if shown == "all" else int(shown)
+            label = f"{kind}, {label}, {shown} shown"
             servers = [start_server(kind, port, extra_env=env) for port in ports]
             try:
-                ratio, duplicates, latencies = asyncio.run(run(ports, args.subscribers, args.turns))
+                ratio, duplicates, latencies = asyncio.run(run(ports, args.subscribers, args.turns, visible))
             except Exception as error:  # e.g. subscribers not all connected within two minutes
-                print(f"  {label:37} did not complete: {type(error).__name__} {error}")
+                print(f"  {label:48} did not complete: {type(error).__name__} {error}")
                 continue
             finally:
                 for server in servers:
@@ -121,7 +127,7 @@ def main() -> None:
                         server.wait(60)  # 1,000 sockets to close
                     except subprocess.TimeoutExpired:
                         server.kill()
-            print(f"  {label:37} delivered/expected {ratio:.4f}  duplicates {duplicates}  "
+            print(f"  {label:48} delivered/expected {ratio:.4f}  duplicates {duplicates}  "
                   f"latency p50 {pct(latencies, 50):6.1f} ms  p99 {pct(latencies, 99):6.1f} ms  "
                   "(goal 1.0, p99 <= 100 ms)")  # fmt: skip
     finally:

@@ -19,6 +19,13 @@ def chat_group(chat_id: str) -> str:
     return f"chat.{chat_id}"
 
 
+def live_group(chat_id: str) -> str:
+    """The subscribers that show the conversation's live reply (visible tabs): a running turn's frames go
+    only to them; the others get each saved message, and the turn's events from the log when they are shown
+    again."""
+    return f"chat-live.{chat_id}"
+
+
 def control_group(chat_id: str) -> str:
     """The turn running for one conversation, in whichever process runs it."""
     return f"chat-control.{chat_id}"
@@ -58,7 +65,7 @@ async def push_message_saved(chat_id: str, message: dict[str, Any]) -> None:
 async def push_turn_frames(chat_id: str, message_id: str, frames: list[tuple[int, int, str]]) -> None:
     """A running turn's new events as websocket frames, each already encoded: (first eventId, last eventId,
     text). One group message per tick however many frames, so a tab's consumer wakes once."""
-    await _send(chat_group(chat_id), {"type": "chat.turn_frames", "message_id": message_id, "frames": frames})
+    await _send(live_group(chat_id), {"type": "chat.turn_frames", "message_id": message_id, "frames": frames})
 
 
 async def request_stop(chat_id: str, message_id: str) -> None:

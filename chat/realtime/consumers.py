@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -41,6 +42,11 @@ class ChatConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
     Delivery through the channel layer is at most once, so every message carries its ``seq``: a client that
     reconnects with ``?after=<last seq>`` gets what it missed, and this consumer drops anything it already sent.
     It touches the database only in ``connect``, through ``database_sync_to_async`` (see the mixin).
+
+    A tab that does not show the live reply (hidden) says so, with ``?live=0`` or a ``{"type": "live",
+    "on": false}`` frame: it then gets saved messages only, not each running turn's frames (with many tabs
+    open on one chat, most are in the background). Shown again (``"on": true``), it first gets the running
+    turn's events so far, from the log.
     """
 
     async def connect(self) -> None:
@@ -52,23 +58,33 @@ class ChatConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
             await self.close()
             return
         self.group = broadcast.chat_group(self.chat_id)
+        self.live_group = broadcast.live_group(self.chat_id)
+        self.live = parse_qs(self.scope.get("query_string", b"").decode()).get("live", ["1"])[0] != "0"
         self.last_seq = -1 if after is None else after
         self.turn, self.seen = "", 0  # the running turn's reply id, and the last eventId sent for it
         # Join before reading, so nothing saved in between is missed; duplicates are dropped by seq.
         await self.channel_layer.group_add(self.group, self.channel_name)
+        if self.live:
+            await self.channel_layer.group_add(self.live_group, self.channel_name)
         missed = await database_sync_to_async(_catch_up)(user, self.chat_id, after)
         if missed is None:
-            await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.disconnect(0)
             await self.close()  # The same refusal whether the chat is someone else's or does not exist.
             return
         await self.accept()
         for message in missed:
             await self._send_message(message["seq"], message["id"], broadcast.frame({"type": "message_saved",
                                                                                    "message": message}))  # fmt: skip
-        # A reply still streaming: its events so far, from the log, then live ones (the seam is by eventId).
+        if self.live:
+            await self._catch_up_turn()
+
+    async def _catch_up_turn(self) -> None:
+        """A reply still streaming: its events so far (or since the last one sent), from the log, then live
+        ones (the seam is by eventId)."""
         state = await get_backend().log_state(self.chat_id)
         if state is not None and not state.ended:
-            self.turn, self.seen = state.turn.message_id, 0
+            if state.turn.message_id != self.turn:
+                self.turn, self.seen = state.turn.message_id, 0
             await self._replay(state.turn)
 
     def _after(self) -> int | None | bool:
@@ -84,10 +100,24 @@ class ChatConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
             await self.channel_layer.group_discard(self.group, self.channel_name)
+            await self.channel_layer.group_discard(self.live_group, self.channel_name)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == "ping":
             await self.send(text_data="pong")
+            return
+        try:
+            message = json.loads(text_data or "")
+            live = message["on"] if message["type"] == "live" else None
+        except (ValueError, TypeError, KeyError):
+            return  # nothing else is asked of this socket
+        if live is True and not self.live:
+            self.live = True
+            await self.channel_layer.group_add(self.live_group, self.channel_name)
+            await self._catch_up_turn()
+        elif live is False and self.live:
+            self.live = False
+            await self.channel_layer.group_discard(self.live_group, self.channel_name)
 
     async def _send_message(self, seq: int, message_id: str, text: str) -> None:
         if seq <= self.last_seq:

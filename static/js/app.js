@@ -658,7 +658,10 @@ async function toggleRecording() {
 function connectSocket() {
   if (!state.chatId) return;
   const scheme = location.protocol === "https:" ? "wss" : "ws";
-  const socket = new WebSocket(`${scheme}://${location.host}/ws/chats/${state.chatId}/?after=${state.lastSeq}`);
+  // A hidden tab gets saved messages only, not each token of a running reply; shown again, the server
+  // sends it the reply's events so far (duplicates are dropped by eventId).
+  const live = document.hidden ? "&live=0" : "";
+  const socket = new WebSocket(`${scheme}://${location.host}/ws/chats/${state.chatId}/?after=${state.lastSeq}${live}`);
   state.socket = socket;
   let offlineTimer = null;
   socket.onopen = () => {
@@ -676,6 +679,12 @@ function connectSocket() {
     }, delay);
   };
 }
+
+document.addEventListener("visibilitychange", () => {
+  if (state.socket?.readyState === WebSocket.OPEN) {
+    state.socket.send(JSON.stringify({ type: "live", on: !document.hidden }));
+  }
+});
 
 function onLive(event) {
   onTurnEvent(event);

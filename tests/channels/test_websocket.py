@@ -168,6 +168,33 @@ async def test_reload_mid_reply_replays_the_turn_from_the_log_then_follows_it(ap
     await ws.disconnect()
 
 
+async def test_a_hidden_tab_gets_saved_messages_only_until_it_is_shown(api, chat, token, llm):
+    words = [f"w{i} " for i in range(60)]
+    llm.script(tokens=words, delay=0.02)
+    hidden = socket(chat.public_id, token=token, query="live=0")
+    assert (await hidden.connect())[0]
+    response = await post_turn(api, chat, "tell me a story")
+    reader = asyncio.ensure_future(read_stream(response))
+    first = await receive_until(hidden, lambda e: e["type"] == "message_saved")  # the user's message
+    assert [e["type"] for e in first] == ["message_saved"]
+    await asyncio.sleep(0.4)  # tokens stream meanwhile, to the visible tabs only
+    assert await hidden.receive_nothing(0.05)
+    # Shown: the reply so far from the log, then live frames, with no gap or repeat.
+    await hidden.send_to(text_data=json.dumps({"type": "live", "on": True}))
+    turn = await receive_until(hidden, lambda e: e["type"] == "stream_end", timeout=10)
+    ids = [i for f in turn for i in range(f["fromEventId"], f["eventId"] + 1)]
+    assert turn[0]["type"] == "stream_start" and ids == list(range(1, ids[-1] + 1))
+    assert token_text(turn) == "".join(words)
+    await reader
+    # Hidden again: the next reply's frames do not come, its saved messages do.
+    await hidden.send_to(text_data=json.dumps({"type": "live", "on": False}))
+    await asyncio.sleep(0.05)
+    await read_stream(await post_turn(api, chat, "again"))
+    rest = await receive_until(hidden, lambda e: e["type"] == "message_saved" and e["message"]["seq"] == 4)
+    assert {e["type"] for e in rest} == {"message_saved"}
+    await hidden.disconnect()
+
+
 async def test_stop_reaches_subscribers(api, chat, token, llm):
     llm.script(tokens=[f"w{i} " for i in range(100)], delay=0.02)
     ws = socket(chat.public_id, token=token)
