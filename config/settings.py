@@ -172,9 +172,9 @@ if REDIS_URL:
             },
         }
     }
-    # CHANNEL_LAYER=redis-pubsub: channels_redis's pub/sub layer, one publish per group message, which each
-    # process receives once (bench/fanout.py compares the two).
-    if env_str("CHANNEL_LAYER", "redis") == "redis-pubsub":
+    # CHANNEL_LAYER=redis-pubsub (the default): channels_redis's pub/sub layer, one publish per group message,
+    # which each process receives once; "redis": its list-based layer above (bench/fanout.py compares them).
+    if env_str("CHANNEL_LAYER", "redis-pubsub") == "redis-pubsub":
         CHANNEL_LAYERS["default"] = {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {"hosts": CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]},
