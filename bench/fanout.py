@@ -91,7 +91,7 @@ def main() -> None:
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--turns", type=int, default=20)
     parser.add_argument("--layers", default="memory,redis,pubsub", help="which of: memory, redis, pubsub")
-    parser.add_argument("--servers", default="uvicorn,daphne", help="which of: uvicorn, daphne")
+    parser.add_argument("--servers", default="uvicorn,daphne", help="which of: uvicorn, uvicorn-wsproto, daphne")
     parser.add_argument("--visible", default="all,10", help="subscribers showing the live reply, per run")
     args = parser.parse_args()
     setup_django()

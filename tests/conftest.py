@@ -137,14 +137,36 @@ def uvicorn_server(django_db_setup, django_db_blocker):
 
 @pytest.fixture(scope="session", autouse=True)
 def _close_thread_connections(django_db_setup):
-    """Async tests run ORM calls on asgiref's worker thread; hand its connection back before teardown."""
+    """Async tests run ORM calls on asgiref's worker thread and on the database threads
+    (``chat.domain.db``): hand their connections back, and close PostgreSQL's pool, before the test database
+    is dropped (else: "database is being accessed by other users")."""
     yield
     import asyncio
+    import threading
+    from concurrent.futures import wait
 
     from asgiref.sync import sync_to_async
     from django.db import connections
 
+    from chat.domain import db as database_threads
+
     asyncio.run(sync_to_async(connections.close_all)())
+    executor = database_threads._executor
+    if executor is not None:  # one call on each of its threads: they all wait until every thread has one
+        count = executor._max_workers
+        barrier = threading.Barrier(count)
+
+        def close() -> None:
+            try:
+                barrier.wait(5)
+            except threading.BrokenBarrierError:
+                pass
+            connections.close_all()
+
+        wait([executor.submit(close) for _ in range(count)])
+    for connection in connections.all():
+        if getattr(connection, "pool", None) is not None:
+            connection.close_pool()
 
 
 @pytest.fixture(autouse=True)

@@ -57,9 +57,11 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        if self.server == "uvicorn":
+        if self.server in ("uvicorn", "uvicorn-wsproto"):  # uvicorn-wsproto: its wsproto websocket implementation
             command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),
                        "--host", "127.0.0.1", "--no-access-log", "--timeout-graceful-shutdown", "5"]  # fmt: skip
+            if self.server == "uvicorn-wsproto":
+                command += ["--ws", "wsproto"]
         else:
             command = [
                 sys.executable,

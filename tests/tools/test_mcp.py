@@ -9,6 +9,7 @@ import time
 
 import httpx
 import pytest
+from asgiref.sync import sync_to_async
 
 from chat.models import McpServer, Message
 from tests.conftest import parse_sse, post_turn
@@ -42,7 +43,7 @@ async def _use(chat, server: McpServer):
 
 
 async def test_stdio_tool_is_offered_called_and_streamed(api, chat, llm):
-    server = await asyncio.to_thread(stdio_server)
+    server = await sync_to_async(stdio_server)()
     await _use(chat, server)
     llm.script(tokens=[], tool_calls=[call("add", {"a": 2, "b": 40})])
     llm.script(tokens=["42."])
@@ -80,7 +81,7 @@ async def test_http_tool_and_a_stopped_server_fails_cleanly(api, chat, llm, http
 
 
 async def test_a_tool_error_and_a_server_that_cannot_start(api, chat, llm):
-    good = await asyncio.to_thread(stdio_server)
+    good = await sync_to_async(stdio_server)()
     dead = await McpServer.objects.acreate(name="nosuch", transport="stdio", command="/nonexistent/mcp-server")
     await _use(chat, good)
     await _use(chat, dead)
@@ -95,7 +96,7 @@ async def test_a_tool_error_and_a_server_that_cannot_start(api, chat, llm):
 
 async def test_a_hanging_tool_is_cut_off_at_its_time_limit(api, chat, llm, settings):
     settings.TOOLS_TIMEOUT = 1.0
-    server = await asyncio.to_thread(stdio_server)
+    server = await sync_to_async(stdio_server)()
     await _use(chat, server)
     llm.script(tokens=[], tool_calls=[call("wait", {"seconds": 30})])
     llm.script(tokens=["Too slow."])
@@ -107,7 +108,7 @@ async def test_a_hanging_tool_is_cut_off_at_its_time_limit(api, chat, llm, setti
 
 
 async def test_stop_during_a_slow_tool_call_saves_the_turn_interrupted(api, chat, llm):
-    server = await asyncio.to_thread(stdio_server)
+    server = await sync_to_async(stdio_server)()
     await _use(chat, server)
     llm.script(tokens=["Let me wait. "], tool_calls=[call("wait", {"seconds": 15})])
     response = await post_turn(api, chat)

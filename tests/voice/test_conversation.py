@@ -8,6 +8,7 @@ import json
 import time
 
 import numpy as np
+from asgiref.sync import sync_to_async
 import pytest
 from channels.testing import WebsocketCommunicator
 
@@ -164,7 +165,7 @@ async def test_garbage_frames_close_the_socket_with_a_reason(chat, token):
 async def test_only_the_owner_may_talk(chat, other_user):
     from chat.domain.services import api_token_create
 
-    stranger = (await asyncio.to_thread(api_token_create, user=other_user))[1]
+    stranger = (await sync_to_async(api_token_create)(user=other_user))[1]
     connected, _ = await socket(chat.public_id, token=stranger, voice=True).connect()
     assert not connected
 
