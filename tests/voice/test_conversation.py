@@ -8,8 +8,8 @@ import json
 import time
 
 import numpy as np
-from asgiref.sync import sync_to_async
 import pytest
+from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from chat.models import Message
