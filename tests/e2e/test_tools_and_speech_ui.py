@@ -137,9 +137,17 @@ def test_conversation_mode_hears_two_questions_and_answers_aloud(
         page = context.new_page()
         sign_in(page, daphne_server)
         start_chat(page)
+        # The talk bar's captions: the words of each pause show there before the turn ends.
+        page.evaluate("""() => {
+            window.captions = [];
+            const state = document.querySelector("#talk-state");
+            new MutationObserver(() => state.textContent.startsWith("“") && window.captions.push(state.textContent))
+                .observe(state, {childList: true, characterData: true, subtree: true});
+        }""")
         page.click("#talk")
         page.wait_for_selector("#talk-bar:not([hidden])")
         page.locator(".msg.assistant.complete").nth(1).wait_for(timeout=60_000)
+        assert page.evaluate("window.captions.length") >= 1
         # Both replies are played (the second once the first has finished; its last sentences come just after
         # it is saved, before the turn's end).
         deadline = time.monotonic() + 30
