@@ -67,3 +67,10 @@ def pct(values: list[float], q: float) -> float:
 
 def summary(values: list[float]) -> str:
     return f"p50 {pct(values, 50):7.2f}  p99 {pct(values, 99):7.2f}  mean {statistics.fmean(values):7.2f}"
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux)."""
+    with open(f"/proc/{pid}/stat") as handle:
+        fields = handle.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")

@@ -27,18 +27,11 @@ import subprocess
 import sys
 import time
 
-from common import ROOT, pct, setup_django, start_server, start_upstream
+from common import ROOT, cpu_seconds, pct, setup_django, start_server, start_upstream
 
 INTERVAL = 0.05  # 20 tokens/s per stream
 # The product under both servers, and the bare Starlette relay with each upstream client as the floor.
 SERVERS = {"daphne": 18910, "uvicorn": 18911, "starlette+httpx": 18912, "starlette+aiohttp": 18913}
-TICKS = os.sysconf("SC_CLK_TCK")
-
-
-def cpu_seconds(pid: int) -> float:
-    with open(f"/proc/{pid}/stat") as handle:
-        fields = handle.read().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / TICKS
 
 
 def rss_mb(pid: int) -> float:

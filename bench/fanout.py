@@ -8,6 +8,10 @@ layer is the reference. Each is measured under uvicorn (the production server) a
 delivered / expected message_saved events (goal exactly 1.0) and the delivery latency from the message's
 commit (its completedAt) to its arrival at a subscriber (goal p99 <= 100 ms).
 
+It also prints the CPU spent per websocket frame delivered while the turns run, by the server processes and
+by this load generator (the subscribers), which shares the machine's cores with them: together they set the
+floor of the latency on a small machine.
+
 ``--visible`` sets how many subscribers show the live reply ("all", or a number: the others connect as hidden
 tabs, ``?live=0``, which get saved messages only); each value is one more run of every configuration.
 """
@@ -23,7 +27,7 @@ from datetime import datetime
 
 import httpx
 import websockets
-from common import pct, setup_django, start_server, start_upstream
+from common import cpu_seconds, pct, setup_django, start_server, start_upstream
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 PACE = 1.0  # seconds between turns: a chat is one conversation, not a firehose
@@ -41,35 +45,40 @@ def prepare():
     return api_token_create(user=user)[1], model.public_id, chat.public_id
 
 
-async def subscriber(url: str, received: list, ready: asyncio.Event) -> None:
+async def subscriber(url: str, received: list, ready: asyncio.Event, frames: list[int]) -> None:
     """Reads until cancelled (once, at the end: polling recv() with a timeout costs the client more than
     the server spends on the fan-out)."""
     async with websockets.connect(url, max_queue=None, open_timeout=60) as socket:
         ready.set()
         async for raw in socket:
             now = time.time()
+            frames[0] += 1
             event = json.loads(raw)
             if event["type"] == "message_saved":
                 committed = datetime.fromisoformat(event["message"]["completedAt"].replace("Z", "+00:00"))
                 received.append((event["message"]["id"], (now - committed.timestamp()) * 1000))
 
 
-async def run(ports: list[int], subscribers: int, turns: int, visible: int) -> tuple[float, int, list[float]]:
+async def run(
+    ports: list[int], pids: list[int], subscribers: int, turns: int, visible: int
+) -> tuple[float, int, list[float], tuple[float, float]]:
     from asgiref.sync import sync_to_async
 
     token, model_id, chat_id = await sync_to_async(prepare)()
     inboxes: list[list] = [[] for _ in range(subscribers)]
+    frames = [0]
     readies, tasks = [], []
     for index in range(subscribers):
         port = ports[index % len(ports)]
         ready = asyncio.Event()
         readies.append(ready)
         url = f"ws://127.0.0.1:{port}/ws/chats/{chat_id}/?token={token}" + ("" if index < visible else "&live=0")
-        tasks.append(asyncio.create_task(subscriber(url, inboxes[index], ready)))
+        tasks.append(asyncio.create_task(subscriber(url, inboxes[index], ready, frames)))
         if index % 50 == 49:
             await asyncio.sleep(0.05)  # do not stampede the accept queue
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
     await asyncio.sleep(1)
+    frames[0], client_cpu, server_cpu = 0, time.process_time(), sum(cpu_seconds(pid) for pid in pids)
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{ports[0]}", timeout=60) as http:
         for turn in range(turns):
             body = {"message": f"turn {turn}", "chatInstanceId": chat_id, "chatModelId": model_id}
@@ -77,13 +86,16 @@ async def run(ports: list[int], subscribers: int, turns: int, visible: int) -> t
             response.raise_for_status()
             await asyncio.sleep(PACE)
     await asyncio.sleep(3)
+    client_cpu = time.process_time() - client_cpu
+    server_cpu = sum(cpu_seconds(pid) for pid in pids) - server_cpu
+    per_frame = (server_cpu / max(frames[0], 1) * 1e6, client_cpu / max(frames[0], 1) * 1e6)
     for task in tasks:
         task.cancel()
     await asyncio.gather(*tasks, return_exceptions=True)
     expected = subscribers * turns * 2
     delivered = sum(len({message for message, _ in inbox}) for inbox in inboxes)
     duplicates = sum(len(inbox) for inbox in inboxes) - delivered
-    return delivered / expected, duplicates, [latency for inbox in inboxes for _, latency in inbox]
+    return delivered / expected, duplicates, [latency for inbox in inboxes for _, latency in inbox], per_frame
 
 
 def main() -> None:
@@ -115,7 +127,10 @@ def main() -> None:
             label = f"{kind}, {label}, {shown} shown"
             servers = [start_server(kind, port, extra_env=env) for port in ports]
             try:
-                ratio, duplicates, latencies = asyncio.run(run(ports, args.subscribers, args.turns, visible))
+                pids = [server.pid for server in servers]
+                ratio, duplicates, latencies, (server_us, client_us) = asyncio.run(
+                    run(ports, pids, args.subscribers, args.turns, visible)
+                )
             except Exception as error:  # e.g. subscribers not all connected within two minutes
                 print(f"  {label:48} did not complete: {type(error).__name__} {error}")
                 continue
@@ -129,7 +144,8 @@ def main() -> None:
                         server.kill()
             print(f"  {label:48} delivered/expected {ratio:.4f}  duplicates {duplicates}  "
                   f"latency p50 {pct(latencies, 50):6.1f} ms  p99 {pct(latencies, 99):6.1f} ms  "
-                  "(goal 1.0, p99 <= 100 ms)")  # fmt: skip
+                  f"(goal 1.0, p99 <= 100 ms); CPU per frame delivered: servers {server_us:.0f} µs, "
+                  f"subscribers {client_us:.0f} µs")  # fmt: skip
     finally:
         upstream.terminate()
 
