@@ -13,8 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from voice.exceptions import AudioTooLong, CorruptAudio, EmptyAudio, UnsupportedAudio
-
-SAMPLE_RATE = 16_000
+from voice.transcription.base import SAMPLE_RATE  # decoded for the engines
 
 # (format, content type, file extension)
 FORMATS = {

@@ -177,19 +177,26 @@ class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
         words go to the page at once (a ``heard`` frame) if the person has not spoken again meanwhile."""
         transcript = await _engine().atranscribe(utterance.samples, short=True)
         ready = time.monotonic()
-        still = self.tentative is not None and self.tentative[0] is utterance
-        if still and transcript.text.strip() and not is_hallucination(transcript.text, utterance.speech_ms):
+        if (
+            self._pausing_after(utterance)
+            and transcript.text.strip()
+            and not is_hallucination(transcript.text, utterance.speech_ms)
+        ):
             await self.send(text_data=json.dumps({"type": "heard", "text": transcript.text}, ensure_ascii=False))
             if not self._replying():
                 # The model starts on these words now; the turn takes its reply over if the person says
                 # nothing more (``chat.turns.speculation``), so its first words come ~0.3 s sooner.
                 try:
                     preview = await run_db(turn_preview, user=self.user, chat_id=self.chat_id, content=transcript.text)
-                    if self.tentative is not None and self.tentative[0] is utterance:
+                    if self._pausing_after(utterance):
                         await speculate(preview, TurnOptions(speak=True))
                 except Exception:  # the turn asks the model itself
                     logger.exception("Could not begin the reply early")
         return transcript, ready
+
+    def _pausing_after(self, utterance: Utterance) -> bool:
+        """Whether the person is still silent after ``utterance`` (it is the pause being waited out)."""
+        return self.tentative is not None and self.tentative[0] is utterance
 
     # --- turns ---------------------------------------------------------------------------------------
 
@@ -296,7 +303,9 @@ async def _warm() -> None:
     speak, so that the first utterance is not the one that waits for them."""
     speech_preload()
     try:
-        await _engine().atranscribe(np.zeros(RATE // 2, dtype=np.float32), short=True)
+        engine = _engine()
+        if not engine.loaded:  # once per process: later sockets find it warm
+            await engine.atranscribe(np.zeros(RATE // 2, dtype=np.float32), short=True)
     except Exception as error:  # the first utterance will say it
         logger.warning("The transcription engine could not be loaded: %s", error)
 

@@ -15,6 +15,7 @@ earlier, which is most of what a person waits for.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 
 ABBREVIATIONS = {
     "mr", "mrs", "ms", "dr", "prof", "sr", "jr", "st", "vs", "etc", "e.g", "i.e", "eg", "ie", "cf", "approx",
@@ -104,10 +105,7 @@ class SentenceSplitter:
         if self._first_clause_words and not self._emitted and (clause := self._first_clause(text)):
             out.append(text[:clause])
             start = clause
-        for match in _SENTENCE_END.finditer(text, start):
-            end = match.end()
-            if match.group().startswith(".") and not _ends_sentence(text[start : match.start()]):
-                continue
+        for end in _sentence_ends(text, start):
             out.append(text[start:end])
             start = end
         rest = text[start:]
@@ -140,8 +138,7 @@ class SentenceSplitter:
         before it (0: nowhere yet)."""
         for match in _CLAUSE_BREAK.finditer(text):
             before = text[: match.start()]
-            if any(m.group().startswith(("!", "?")) or _ends_sentence(before[: m.start()])
-                   for m in _SENTENCE_END.finditer(before)):  # fmt: skip
+            if next(_sentence_ends(before), None) is not None:
                 return 0
             if len(speakable(before).split()) >= self._first_clause_words:
                 return match.end()
@@ -152,6 +149,16 @@ def sentences(text: str, *, markdown: bool = True) -> list[str]:
     """The sentences of a whole text, as ``SentenceSplitter`` gives them when it streams."""
     splitter = SentenceSplitter(markdown=markdown)
     return splitter.feed(text) + splitter.flush()
+
+
+def _sentence_ends(text: str, start: int = 0) -> Iterator[int]:
+    """Where the sentences of ``text`` end, from ``start``: after ``.``, ``!`` or ``?`` (and closing quotes)
+    followed by a space, unless the period follows an abbreviation, an initial or a number's digits."""
+    for match in _SENTENCE_END.finditer(text, start):
+        if match.group().startswith(".") and not _ends_sentence(text[start : match.start()]):
+            continue
+        start = match.end()
+        yield start
 
 
 def _ends_sentence(before: str) -> bool:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from django.conf import settings
@@ -154,12 +154,8 @@ def turn_preview(
     what a reply begun before its turn is asked with (``chat.turns.speculation``)."""
     chat = chat_get(user=user, chat_id=chat_id)
     chat_model = turn_model(chat, None)
-    seq = last_seq(chat=chat)
-    user_message = Message(chat=chat, seq=seq + 1, role=Message.Role.USER, content=content, source=source)
-    reply = Message(chat=chat, seq=seq + 2, role=Message.Role.ASSISTANT, status=Message.Status.STREAMING,
-                    chat_model=chat_model)  # fmt: skip
-    history = history_for(chat=chat, before_seq=seq + 1, limit=settings.CHAT_HISTORY_LIMIT)
-    servers = list(McpServer.objects.filter(chat_models=chat_model, is_active=True))
+    user_message, reply = _turn_messages(chat, chat_model, last_seq(chat=chat), content, source, None, timezone.now())
+    history, servers = _turn_context(chat, chat_model, user_message.seq)
     return TurnBegun(chat, chat_model, user_message, reply, history, persist=False, tool_servers=servers)
 
 
@@ -171,15 +167,16 @@ def turn_model(chat: ChatInstance, model_id: str | None) -> ChatModel:
     return chat_model_get(model_id=model_id or chat_model.public_id)
 
 
-def _insert_turn(
+def _turn_messages(
     chat: ChatInstance,
     chat_model: ChatModel,
     last_seq: int,
     content: str,
     source: str,
     client_message_id: str | None,
-) -> TurnBegun:
-    now = timezone.now()
+    now: datetime,
+) -> tuple[Message, Message]:
+    """A turn's two rows, not yet saved: the user's message and the empty streaming reply."""
     user_message = Message(
         chat=chat,
         seq=last_seq + 1,
@@ -197,6 +194,27 @@ def _insert_turn(
         status=Message.Status.STREAMING,
         chat_model=chat_model,
     )
+    return user_message, assistant
+
+
+def _turn_context(
+    chat: ChatInstance, chat_model: ChatModel, before_seq: int
+) -> tuple[list[dict[str, Any]], list[McpServer]]:
+    """What the model sees before a turn's message: the history, and the MCP servers whose tools it may call."""
+    history = history_for(chat=chat, before_seq=before_seq, limit=settings.CHAT_HISTORY_LIMIT)
+    return history, list(McpServer.objects.filter(chat_models=chat_model, is_active=True))
+
+
+def _insert_turn(
+    chat: ChatInstance,
+    chat_model: ChatModel,
+    last_seq: int,
+    content: str,
+    source: str,
+    client_message_id: str | None,
+) -> TurnBegun:
+    now = timezone.now()
+    user_message, assistant = _turn_messages(chat, chat_model, last_seq, content, source, client_message_id, now)
     _insert_messages([user_message, assistant])
     chat.updated_at, chat.chat_model = now, chat_model
     chat.title = chat.title or title_from(content)
@@ -205,8 +223,7 @@ def _insert_turn(
             f"UPDATE {ChatInstance._meta.db_table} SET updated_at = %s, chat_model_id = %s, title = %s WHERE id = %s",
             [connection.ops.adapt_datetimefield_value(now), chat_model.pk, chat.title, chat.pk],
         )
-    history = history_for(chat=chat, before_seq=user_message.seq, limit=settings.CHAT_HISTORY_LIMIT)
-    servers = list(McpServer.objects.filter(chat_models=chat_model, is_active=True))
+    history, servers = _turn_context(chat, chat_model, user_message.seq)
     return TurnBegun(chat, chat_model, user_message, assistant, history, tool_servers=servers)
 
 

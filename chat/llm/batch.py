@@ -83,14 +83,6 @@ class BatchEngine:
         self._lock = threading.Lock()
         self._n_vocab = llama_cpp.llama_vocab_n_tokens(model.vocab)
 
-    def close(self) -> None:
-        for running in self._running:
-            self._llama.llama_sampler_free(running.sampler)
-        self._running.clear()
-        if self._batch is not None:
-            self._llama.llama_batch_free(self._batch)
-            self._batch = None
-
     # --- any thread --------------------------------------------------------------------------------
 
     def submit(self, job: Job) -> None:
@@ -134,9 +126,9 @@ class BatchEngine:
             if len(job.prompt) >= self.slot_context:
                 job.done(None, len(job.prompt), 0, ContextFull(detail=f"{len(job.prompt)} prompt tokens"))
                 continue
-            free = [slot for slot in range(self.slots) if slot not in busy]
-            slot = max(free, key=lambda s: (_common_prefix(self._cached[s], job.prompt), -s))
-            keep = min(_common_prefix(self._cached[slot], job.prompt), len(job.prompt) - 1)
+            shared = {s: _common_prefix(self._cached[s], job.prompt) for s in range(self.slots) if s not in busy}
+            slot = max(shared, key=lambda s: (shared[s], -s))
+            keep = min(shared[slot], len(job.prompt) - 1)
             memory = self.context.memory
             if not self._llama.llama_memory_seq_rm(memory, slot, keep, -1):
                 self._llama.llama_memory_seq_rm(memory, slot, -1, -1)

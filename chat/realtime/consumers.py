@@ -59,7 +59,7 @@ class ChatConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
             return
         self.group = broadcast.chat_group(self.chat_id)
         self.live_group = broadcast.live_group(self.chat_id)
-        self.live = parse_qs(self.scope.get("query_string", b"").decode()).get("live", ["1"])[0] != "0"
+        self.live = self._param("live") != "0"
         self.last_seq = -1 if after is None else after
         self.turn, self.seen = "", 0  # the running turn's reply id, and the last eventId sent for it
         # Join before reading, so nothing saved in between is missed; duplicates are dropped by seq.
@@ -87,8 +87,11 @@ class ChatConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
                 self.turn, self.seen = state.turn.message_id, 0
             await self._replay(state.turn)
 
+    def _param(self, name: str) -> str | None:
+        return parse_qs(self.scope.get("query_string", b"").decode()).get(name, [None])[0]
+
     def _after(self) -> int | None | bool:
-        raw = parse_qs(self.scope.get("query_string", b"").decode()).get("after", [None])[0]
+        raw = self._param("after")
         if raw in (None, ""):
             return None
         try:

@@ -10,13 +10,9 @@ One guess per chat, in the process that runs the chat's conversation socket (whi
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import logging
 from collections.abc import AsyncIterator
 
 from chat.llm.base import LLMChunk, LLMProvider, LLMRequest
-
-logger = logging.getLogger(__name__)
 
 _guesses: dict[str, _Guess] = {}
 
@@ -56,8 +52,7 @@ class _Guess:
                         raise self.error
                     return
                 self._changed.clear()
-                if sent == len(self.chunks) and not self.done:
-                    await self._changed.wait()
+                await self._changed.wait()
         finally:
             self.cancel()
 
@@ -87,8 +82,6 @@ def drop(chat_id: str) -> None:
     """The person went on speaking, or left: the guess is not needed."""
     if (guess := _guesses.pop(chat_id, None)) is not None:
         guess.cancel()
-        with contextlib.suppress(RuntimeError):
-            guess.task.add_done_callback(lambda task: task.cancelled() or task.exception())
 
 
 def _same(a: LLMRequest, b: LLMRequest) -> bool:

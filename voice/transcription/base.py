@@ -13,6 +13,8 @@ from typing import Any
 import numpy as np
 from asgiref.sync import sync_to_async
 
+SAMPLE_RATE = 16_000  # Whisper's: every engine takes 16 kHz mono float32 samples
+
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:

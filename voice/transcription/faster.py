@@ -13,11 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from voice.transcription.base import Segment, Transcript, TranscriptionEngine
+from voice.transcription.base import SAMPLE_RATE, Segment, Transcript, TranscriptionEngine
 from voice.transcription.errors import TranscriptionError
 from voice.transcription.weights import BUNDLED, ct2_dir
 
-RATE = 16_000
 SHORT_WINDOW_MIN = 10.0  # seconds
 SHORT_MAX = 28.0  # longer clips take the standard path
 
@@ -68,15 +67,15 @@ class FasterWhisperEngine(TranscriptionEngine):
 
         model = self._model
         multilingual = model.model.is_multilingual
-        if len(samples) > SHORT_MAX * RATE or (multilingual and language is None):
+        if len(samples) > SHORT_MAX * SAMPLE_RATE or (multilingual and language is None):
             return None  # long clips, and language detection, take the standard 30 s window
-        features = model.feature_extractor(np.concatenate([samples, np.zeros(RATE, dtype=np.float32)]))
+        features = model.feature_extractor(np.concatenate([samples, np.zeros(SAMPLE_RATE, dtype=np.float32)]))
         frames = max(features.shape[1], int(SHORT_WINDOW_MIN * 100))
         frames += frames % 2  # the encoder halves the frames
         features = np.pad(features, ((0, 0), (0, frames - features.shape[1])))
         encoded = model.encode(features)
         tokenizer = Tokenizer(model.hf_tokenizer, multilingual, task="transcribe", language=language or "en")
-        seconds = len(samples) / RATE
+        seconds = len(samples) / SAMPLE_RATE
         result = model.model.generate(
             encoded,
             [[*tokenizer.sot_sequence, tokenizer.no_timestamps]],

@@ -9,7 +9,7 @@ import httpx
 import numpy as np
 
 from voice.encoding import wav_bytes
-from voice.transcription.base import Segment, Transcript, TranscriptionEngine
+from voice.transcription.base import SAMPLE_RATE, Segment, Transcript, TranscriptionEngine
 from voice.transcription.errors import TranscriptionError
 
 
@@ -27,7 +27,7 @@ class RemoteTranscriptionEngine(TranscriptionEngine):
         if language:
             data["language"] = language
         try:
-            audio = {"file": ("audio.wav", wav_bytes(samples, 16_000), "audio/wav")}
+            audio = {"file": ("audio.wav", wav_bytes(samples, SAMPLE_RATE), "audio/wav")}
             response = self._model.post("/audio/transcriptions", data=data, files=audio)
         except httpx.HTTPError as error:
             raise TranscriptionError("Could not reach the transcription server.", detail=repr(error)) from error
