@@ -46,7 +46,7 @@ from chat.realtime.consumers import MAX_PUBLIC_ID
 from chat.turns import speculation
 from chat.turns.events import HEARTBEAT, Speech, Status, StreamEnd, Token, Transcription, logged
 from chat.turns.run import TurnOptions, TurnStream, speculate, start_turn
-from config.compat.consumers import DispatchWithoutThreadHop
+from config.compat.consumers import LeanConsumer
 from voice.encoding import wav_bytes
 from voice.engines import get_engine
 from voice.hallucinations import is_hallucination
@@ -61,7 +61,7 @@ MAX_FRAME_BYTES = RATE * 2  # one second of audio
 LEVEL_EVERY = 0.1  # seconds between level frames
 
 
-class ConversationConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
+class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
     async def connect(self) -> None:
         self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
         self.user = self.scope.get("user")

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.urls import reverse
+from django.urls import get_script_prefix, reverse
 from django.utils.html import format_html
 
 from chat.domain.extensions import MessageExtension
@@ -79,8 +80,17 @@ def transcription_timing(message: Message) -> str | None:
     return " · ".join(parts)
 
 
+@functools.lru_cache(maxsize=16)
+def _speech_url_parts(script_prefix: str) -> tuple[str, str]:
+    head, _, tail = reverse("voice:message-speech", kwargs={"message_id": "0"}).rpartition("/0/")
+    return head + "/", "/" + tail
+
+
 def speech_url(message_id: str) -> str:
-    return reverse("voice:message-speech", kwargs={"message_id": message_id})
+    """``reverse()`` once per script prefix: every saved reply's dict has this URL, and resolving it each time
+    cost as much as the rest of the dict. Public ids are base62, so nothing in them needs quoting."""
+    head, tail = _speech_url_parts(get_script_prefix())
+    return head + message_id + tail
 
 
 def spoken_dict(message: Message) -> dict[str, Any] | None:

@@ -16,7 +16,7 @@ from chat.models import Message
 from chat.realtime import broadcast, get_backend
 from chat.realtime.base import TurnRef
 from chat.realtime.frames import encode_frames
-from config.compat.consumers import DispatchWithoutThreadHop
+from config.compat.consumers import LeanConsumer
 
 
 def _catch_up(user: Any, chat_id: str, after: int | None) -> list[dict[str, Any]] | None:
@@ -35,7 +35,7 @@ def _catch_up(user: Any, chat_id: str, after: int | None) -> list[dict[str, Any]
 MAX_PUBLIC_ID = 32
 
 
-class ChatConsumer(DispatchWithoutThreadHop, AsyncWebsocketConsumer):
+class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
     """Pushes ``message_saved`` for every saved message, and the running turn's events while a reply streams
     (``chat.realtime.frames``): a tab that connects mid-reply first gets the turn's events so far, from the log.
 

@@ -32,8 +32,10 @@ FOLLOWS: dict[str, dict[str, str]] = {
     "config.compat.layers": {
         "channels.layers.InMemoryChannelLayer": "aa69668efe7fe2dd",
     },
-    # Channels' consumer dispatch, without a thread hop per message.
+    # Channels' consumer loop and dispatch: no thread hop per message, one reader task per source.
     "config.compat.consumers": {
+        "channels.consumer.AsyncConsumer.__call__": "e52238720872dbc3",
+        "channels.utils.await_many_dispatch": "30ef889498560da3",
         "channels.consumer.AsyncConsumer.dispatch": "39f34e7d4fb0f655",
     },
 }

@@ -10,11 +10,12 @@ import importlib
 import inspect
 
 import pytest
-from channels.exceptions import ChannelFull
+from channels.exceptions import ChannelFull, StopConsumer
 from django.contrib.auth import get_user_model
 from django.test import AsyncClient
 
 from config.compat import FOLLOWS
+from config.compat.consumers import serve
 from config.compat.layers import InMemoryChannelLayer
 
 
@@ -181,3 +182,57 @@ async def test_layer_messages_expire_and_their_channels_go(read_again):
         await layer.send("test-channel-2", {"type": "message.2"})
         assert (await layer.receive("test-channel-2"))["type"] == "message.2"
     assert len(layer.channels) == 0
+
+
+# --- The consumer loop hands messages over as Channels' await_many_dispatch does -------------------------
+
+
+async def test_consumer_loop_dispatches_one_at_a_time_each_source_in_order():
+    client, layer = asyncio.Queue(), asyncio.Queue()
+    seen, running = [], [0]
+
+    async def dispatch(message):
+        running[0] += 1
+        assert running[0] == 1  # never two handlers at once
+        await asyncio.sleep(0.01)
+        seen.append(message["n"])
+        running[0] -= 1
+        if len(seen) == 6:
+            raise StopConsumer()
+
+    for n, source in enumerate([client, layer, layer, client, client, layer]):
+        source.put_nowait({"n": n})
+    with pytest.raises(StopConsumer):
+        await serve([client.get, layer.get], dispatch)
+    assert [n for n in seen if n in (0, 3, 4)] == [0, 3, 4] and [n for n in seen if n in (1, 2, 5)] == [1, 2, 5]
+
+
+async def test_consumer_loop_raises_a_failing_source_and_stops_its_readers():
+    client = asyncio.Queue()
+
+    async def broken():
+        raise ConnectionError("the layer is gone")
+
+    with pytest.raises(ConnectionError, match="the layer is gone"):
+        await serve([client.get, broken], lambda message: asyncio.sleep(0))
+    await asyncio.sleep(0)
+    assert not [t for t in asyncio.all_tasks() if t.get_coro().__qualname__ == "serve.<locals>.read"]
+
+
+async def test_consumer_loop_reads_no_further_ahead_than_channels_does():
+    """While a handler waits on a slow client, messages stay in the layer, whose capacity then acts."""
+    reads, release = [0], asyncio.Event()
+
+    async def source():
+        reads[0] += 1
+        return {"n": reads[0]}
+
+    async def dispatch(message):
+        await release.wait()
+
+    task = asyncio.create_task(serve([source], dispatch))
+    await asyncio.sleep(0.05)
+    assert reads[0] <= 3  # the one being handled, one in the inbox, one waiting to be put in
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task

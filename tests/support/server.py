@@ -57,9 +57,13 @@ class ServerProcess:
         return f"http://127.0.0.1:{self.port}"
 
     def command(self) -> list[str]:
-        if self.server in ("uvicorn", "uvicorn-wsproto"):  # uvicorn-wsproto: its wsproto websocket implementation
+        if self.server.startswith("uvicorn"):
+            # As the README's production command: websocket frames uncompressed. uvicorn-wsproto: its wsproto
+            # websocket implementation; uvicorn-deflate: uvicorn's default per-message deflate (for bench/fanout.py).
             command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),
                        "--host", "127.0.0.1", "--no-access-log", "--timeout-graceful-shutdown", "5"]  # fmt: skip
+            if self.server != "uvicorn-deflate":
+                command += ["--ws-per-message-deflate", "false"]
             if self.server == "uvicorn-wsproto":
                 command += ["--ws", "wsproto"]
         else:
