@@ -147,6 +147,8 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Channels and cache -----------------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
+# The channel of each process's websocket hub (chat.realtime.hub) carries every chat's pushes for the process.
+_HUB_CAPACITY = {"chathub*": 100_000}
 # Connections per process and pool. redis-py's default (100, failing when exceeded) is too few for a burst
 # of websocket connects; each one joins a group and reads a live snapshot.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)
@@ -168,6 +170,7 @@ if REDIS_URL:
                     }
                 ],
                 "capacity": 1000,
+                "channel_capacity": _HUB_CAPACITY,
                 "expiry": 30,
             },
         }
@@ -187,7 +190,12 @@ if REDIS_URL:
         }
     }
 else:
-    CHANNEL_LAYERS = {"default": {"BACKEND": "config.compat.layers.InMemoryChannelLayer", "CONFIG": {"capacity": 1000}}}
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "config.compat.layers.InMemoryChannelLayer",
+            "CONFIG": {"capacity": 1000, "channel_capacity": _HUB_CAPACITY},
+        }
+    }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
 # The realtime backend: the turn event log, shared by every process with Redis (see chat/realtime/).

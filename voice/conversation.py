@@ -62,6 +62,8 @@ LEVEL_EVERY = 0.1  # seconds between level frames
 
 
 class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
+    own_channel = False  # it follows no group: the socket's own frames are all it reads
+
     async def connect(self) -> None:
         self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
         self.user = self.scope.get("user")

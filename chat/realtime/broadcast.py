@@ -36,7 +36,7 @@ async def _send(group: str, message: dict[str, Any]) -> None:
     if layer is None:
         return
     try:
-        await layer.group_send(group, message)
+        await layer.group_send(group, {**message, "group": group})  # the group, for the process's hub
     except Exception:  # A broken layer must not break the turn; websocket clients catch up with ?after=.
         logger.exception("group_send to %s failed", group)
 

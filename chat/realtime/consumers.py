@@ -16,6 +16,7 @@ from chat.models import Message
 from chat.realtime import broadcast, get_backend
 from chat.realtime.base import TurnRef
 from chat.realtime.frames import encode_frames
+from chat.realtime.hub import Hub
 from config.compat.consumers import LeanConsumer
 
 
@@ -47,7 +48,12 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
     "on": false}`` frame: it then gets saved messages only, not each running turn's frames (with many tabs
     open on one chat, most are in the background). Shown again (``"on": true``), it first gets the running
     turn's events so far, from the log.
+
+    Group messages come through the process's ``Hub`` (one layer reader per process, ``deliver`` here), not
+    a layer channel per tab.
     """
+
+    own_channel = False
 
     async def connect(self) -> None:
         self.chat_id = self.scope["url_route"]["kwargs"]["chat_id"]
@@ -63,9 +69,10 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
         self.last_seq = -1 if after is None else after
         self.turn, self.seen = "", 0  # the running turn's reply id, and the last eventId sent for it
         # Join before reading, so nothing saved in between is missed; duplicates are dropped by seq.
-        await self.channel_layer.group_add(self.group, self.channel_name)
+        self.hub = Hub.get()
+        await self.hub.join(self.group, self)
         if self.live:
-            await self.channel_layer.group_add(self.live_group, self.channel_name)
+            await self.hub.join(self.live_group, self)
         missed = await database_sync_to_async(_catch_up)(user, self.chat_id, after)
         if missed is None:
             await self.disconnect(0)
@@ -102,8 +109,8 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
 
     async def disconnect(self, code: int) -> None:
         if hasattr(self, "group"):
-            await self.channel_layer.group_discard(self.group, self.channel_name)
-            await self.channel_layer.group_discard(self.live_group, self.channel_name)
+            await self.hub.leave(self.group, self)
+            await self.hub.leave(self.live_group, self)
 
     async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
         if text_data == "ping":
@@ -116,11 +123,11 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
             return  # nothing else is asked of this socket
         if live is True and not self.live:
             self.live = True
-            await self.channel_layer.group_add(self.live_group, self.channel_name)
+            await self.hub.join(self.live_group, self)
             await self._catch_up_turn()
         elif live is False and self.live:
             self.live = False
-            await self.channel_layer.group_discard(self.live_group, self.channel_name)
+            await self.hub.leave(self.live_group, self)
 
     async def _send_message(self, seq: int, message_id: str, text: str) -> None:
         if seq <= self.last_seq:

@@ -24,6 +24,13 @@ class InMemoryChannelLayer(ChannelsInMemoryChannelLayer):
     SWEEP_SECONDS = 1.0
     _next_sweep = 0.0
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        # Channels' in-memory layer keeps ``channel_capacity`` as given; ``get_capacity`` needs it compiled
+        # (as channels_redis does).
+        if isinstance(self.channel_capacity, dict):
+            self.channel_capacity = self.compile_capacities(self.channel_capacity)
+
     def _clean_expired(self) -> None:
         now = time.monotonic()
         if now >= self._next_sweep:

@@ -102,6 +102,61 @@ async def test_turn_pushes_both_messages_to_every_subscriber(api, chat, token, l
     assert rest[1] == sse_saved
 
 
+async def test_a_process_joins_each_group_once_however_many_tabs_it_serves(api, chat, token, llm):
+    """The hub: one layer membership per process and group; each tab still gets every message."""
+    from channels.layers import get_channel_layer
+
+    from config.compat.layers import InMemoryChannelLayer
+
+    layer = get_channel_layer()
+    if not isinstance(layer, InMemoryChannelLayer):
+        pytest.skip("counts the in-memory layer's memberships (the Redis layers keep theirs in Redis)")
+    group, live = broadcast.chat_group(chat.public_id), broadcast.live_group(chat.public_id)
+    tabs = [socket(chat.public_id, token=token, query="" if i < 2 else "live=0") for i in range(5)]
+    for ws in tabs:
+        assert (await ws.connect())[0]
+    assert len(layer.groups[group]) == 1 and len(layer.groups[live]) == 1
+    llm.script(tokens=["one", " two"])
+    await read_stream(await post_turn(api, chat, "hello"))
+    for ws in tabs:
+        received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["seq"] == 2)
+        assert saved_seqs(received) == [1, 2]
+    for ws in tabs[:-1]:
+        await ws.disconnect()
+    assert len(layer.groups[group]) == 1 and not layer.groups.get(live)
+    await tabs[-1].disconnect()
+    assert not layer.groups.get(group)  # the last tab gone, so is the process's membership
+
+
+async def test_a_failing_layer_closes_the_tabs_which_reconnect_and_catch_up(api, chat, token, llm, monkeypatch):
+    from channels.layers import get_channel_layer
+
+    from chat.realtime.hub import Hub
+
+    ws = socket(chat.public_id, token=token)
+    assert (await ws.connect())[0]
+    layer = get_channel_layer()
+
+    async def broken(channel):
+        raise ConnectionError("the layer is gone")
+
+    monkeypatch.setattr(layer, "receive", broken)
+    hub = Hub.get()
+    hub._reader.cancel()  # the reader waiting since before the failure: start it again, now failing
+    hub._reader = asyncio.create_task(hub._read())
+    with pytest.raises(ConnectionError):  # the socket's task fails, so the server closes it (1011)
+        await asyncio.wait_for(ws.future, 2)
+    monkeypatch.undo()
+    assert not hub.members
+    again = socket(chat.public_id, token=token, query="after=0")
+    assert (await again.connect())[0]
+    llm.script(tokens=["fine"])
+    await read_stream(await post_turn(api, chat, "still there?"))
+    saved = await receive_until(again, lambda e: e["type"] == "message_saved" and e["message"]["seq"] == 2)
+    assert saved_seqs(saved) == [1, 2]
+    await again.disconnect()
+
+
 async def test_catch_up_after_seq(api, chat, token, llm):
     for text in ("one", "two", "three"):
         await read_stream(await post_turn(api, chat, text))
