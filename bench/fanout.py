@@ -10,7 +10,8 @@ commit (its completedAt) to its arrival at a subscriber (goal p99 <= 100 ms).
 
 It also prints the CPU spent per websocket frame delivered while the turns run, by the server processes and
 by this load generator (the subscribers), which shares the machine's cores with them: together they set the
-floor of the latency on a small machine.
+floor of the latency on a small machine. The subscribers are a minimal reading client by default
+(``--client raw``); ``--client websockets`` uses the websockets library's, which costs about twice as much.
 
 ``--visible`` sets how many subscribers show the live reply ("all", or a number: the others connect as hidden
 tabs, ``?live=0``, which get saved messages only); each value is one more run of every configuration.
@@ -20,10 +21,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
 import json
+import os
 import subprocess
 import time
 from datetime import datetime
+from urllib.parse import urlsplit
 
 import httpx
 import websockets
@@ -45,24 +49,90 @@ def prepare():
     return api_token_create(user=user)[1], model.public_id, chat.public_id
 
 
+def record(raw: bytes | str, now: float, received: list) -> None:
+    """A message_saved frame's delivery latency, from its commit (the turn's other frames are only counted)."""
+    event = json.loads(raw)
+    committed = datetime.fromisoformat(event["message"]["completedAt"].replace("Z", "+00:00"))
+    received.append((event["message"]["id"], (now - committed.timestamp()) * 1000))
+
+
+SAVED = b'{"type":"message_saved"'
+
+
 async def subscriber(url: str, received: list, ready: asyncio.Event, frames: list[int]) -> None:
-    """Reads until cancelled (once, at the end: polling recv() with a timeout costs the client more than
-    the server spends on the fan-out)."""
+    """The ``websockets`` library's client (``--client websockets``). Reads until cancelled (once, at the end:
+    polling recv() with a timeout costs the client more than the server spends on the fan-out)."""
     async with websockets.connect(url, max_queue=None, open_timeout=60) as socket:
         ready.set()
         async for raw in socket:
             now = time.time()
             frames[0] += 1
-            if not raw.startswith('{"type":"message_saved"'):
-                continue  # the turn's frames: counted, not parsed (this client shares the cores with the servers)
-            event = json.loads(raw)
-            if event["type"] == "message_saved":
-                committed = datetime.fromisoformat(event["message"]["completedAt"].replace("Z", "+00:00"))
-                received.append((event["message"]["id"], (now - committed.timestamp()) * 1000))
+            if raw.startswith(SAVED.decode()):
+                record(raw, now, received)
+
+
+class Subscriber(asyncio.Protocol):
+    """A websocket client that only reads (``--client raw``, the default): the handshake, then each frame
+    parsed where it lands, with no task or queue per message. A thousand of them share this machine's two
+    cores with the servers, so their cost is the benchmark's own noise: this client spends about half the CPU
+    per frame that the ``websockets`` client does (the benchmark prints it either way)."""
+
+    def __init__(self, path: str, received: list, ready: asyncio.Event, frames: list[int]):
+        self.path, self.received, self.ready, self.frames = path, received, ready, frames
+        self.buffer, self.open = bytearray(), False
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        self.transport = transport
+        key = base64.b64encode(os.urandom(16)).decode()
+        transport.write(f"GET {self.path} HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\n"
+                        f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+                        .encode())  # fmt: skip
+
+    def data_received(self, data: bytes) -> None:
+        now, buffer = time.time(), self.buffer
+        buffer += data
+        if not self.open:
+            end = buffer.find(b"\r\n\r\n")
+            if end < 0:
+                return
+            if not buffer.startswith(b"HTTP/1.1 101"):
+                raise ConnectionError(bytes(buffer[:200]))
+            del buffer[: end + 4]
+            self.open = True
+            self.ready.set()
+        while len(buffer) >= 2:
+            length, start = buffer[1] & 0x7F, 2
+            if length == 126:
+                length, start = int.from_bytes(buffer[2:4]), 4
+            elif length == 127:
+                length, start = int.from_bytes(buffer[2:10]), 10
+            if len(buffer) < start + length:
+                return
+            opcode, payload = buffer[0] & 0x0F, bytes(buffer[start : start + length])
+            del buffer[: start + length]
+            if opcode == 0x1:  # text (the servers send each message in one frame)
+                self.frames[0] += 1
+                if payload.startswith(SAVED):
+                    record(payload, now, self.received)
+            elif opcode == 0x9:  # ping: a pong, masked as a client's frames must be
+                mask = os.urandom(4)
+                masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
+                self.transport.write(bytes([0x8A, 0x80 | len(payload)]) + mask + masked)
+
+
+async def raw_subscriber(url: str, received: list, ready: asyncio.Event, frames: list[int]) -> None:
+    address = urlsplit(url)
+    transport, _ = await asyncio.get_running_loop().create_connection(
+        lambda: Subscriber(f"{address.path}?{address.query}", received, ready, frames), address.hostname, address.port
+    )
+    try:
+        await asyncio.Future()  # until cancelled
+    finally:
+        transport.close()
 
 
 async def run(
-    ports: list[int], pids: list[int], subscribers: int, turns: int, visible: int
+    ports: list[int], pids: list[int], subscribers: int, turns: int, visible: int, client=raw_subscriber
 ) -> tuple[float, int, list[float], tuple[float, float]]:
     from asgiref.sync import sync_to_async
 
@@ -75,7 +145,7 @@ async def run(
         ready = asyncio.Event()
         readies.append(ready)
         url = f"ws://127.0.0.1:{port}/ws/chats/{chat_id}/?token={token}" + ("" if index < visible else "&live=0")
-        tasks.append(asyncio.create_task(subscriber(url, inboxes[index], ready, frames)))
+        tasks.append(asyncio.create_task(client(url, inboxes[index], ready, frames)))
         if index % 50 == 49:
             await asyncio.sleep(0.05)  # do not stampede the accept queue
     await asyncio.wait_for(asyncio.gather(*(r.wait() for r in readies)), 120)
@@ -107,10 +177,11 @@ def main() -> None:
     parser.add_argument("--layers", default="memory,redis,pubsub", help="which of: memory, redis, pubsub")
     parser.add_argument("--servers", default="uvicorn,daphne", help="which of: uvicorn, uvicorn-wsproto, daphne")
     parser.add_argument("--visible", default="all,10", help="subscribers showing the live reply, per run")
+    parser.add_argument("--client", default="raw", choices=["raw", "websockets"], help="the subscribers' client")
     args = parser.parse_args()
     setup_django()
     upstream = start_upstream(5, 0.0, 18631)
-    print(f"fan-out benchmark: {args.subscribers} subscribers on one chat, {args.turns} turns "
+    print(f"fan-out benchmark: {args.subscribers} subscribers ({args.client} client) on one chat, {args.turns} turns "
           f"({args.subscribers * args.turns * 2} message_saved expected)")  # fmt: skip
     try:
         layers = {
@@ -130,8 +201,9 @@ def main() -> None:
             servers = [start_server(kind, port, extra_env=env) for port in ports]
             try:
                 pids = [server.pid for server in servers]
+                client = raw_subscriber if args.client == "raw" else subscriber
                 ratio, duplicates, latencies, (server_us, client_us) = asyncio.run(
-                    run(ports, pids, args.subscribers, args.turns, visible)
+                    run(ports, pids, args.subscribers, args.turns, visible, client)
                 )
             except Exception as error:  # e.g. subscribers not all connected within two minutes
                 print(f"  {label:48} did not complete: {type(error).__name__} {error}")
