@@ -108,7 +108,10 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
         return value if value >= 0 else False
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "group"):
+        await self.finished()
+
+    async def finished(self) -> None:
+        if hasattr(self, "group"):  # leaving twice is harmless
             await self.hub.leave(self.group, self)
             await self.hub.leave(self.live_group, self)
 

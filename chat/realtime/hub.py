@@ -65,12 +65,15 @@ class Hub:
                 self._reader = asyncio.create_task(self._read())
 
     async def leave(self, group: str, member: Member) -> None:
+        """Stop delivering ``group``'s messages to ``member`` (at once: nothing is awaited before that)."""
+        members = self.members.get(group)
+        if not members or member not in members:
+            return
+        members.discard(member)
+        if members:
+            return
         async with self._lock:
-            members = self.members.get(group)
-            if members is None or member not in members:
-                return
-            members.discard(member)
-            if not members:
+            if self.members.get(group) is members and not members:  # nobody joined meanwhile
                 del self.members[group]
                 assert self.channel is not None
                 try:

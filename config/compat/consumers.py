@@ -89,6 +89,11 @@ class LeanConsumer:
             await serve(sources, self.dispatch, self._inbox)
         except StopConsumer:
             pass
+        finally:
+            await self.finished()
+
+    async def finished(self) -> None:
+        """After the consumer's last message, however it ended (a crash or a cancellation included)."""
 
     def deliver(self, message: dict[str, Any]) -> None:
         """A message for this consumer from the process's layer reader, handled in turn with the client's."""

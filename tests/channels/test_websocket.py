@@ -128,6 +128,23 @@ async def test_a_process_joins_each_group_once_however_many_tabs_it_serves(api, 
     assert not layer.groups.get(group)  # the last tab gone, so is the process's membership
 
 
+async def test_a_tab_whose_consumer_crashes_leaves_its_groups(chat, token, monkeypatch):
+    from chat.realtime.consumers import ChatConsumer
+    from chat.realtime.hub import Hub
+
+    async def crash(self, event):
+        raise RuntimeError("a bug in a handler")
+
+    monkeypatch.setattr(ChatConsumer, "chat_message_saved", crash)
+    ws = socket(chat.public_id, token=token)
+    assert (await ws.connect())[0]
+    assert broadcast.chat_group(chat.public_id) in Hub.get().members
+    await broadcast.push_message_saved(chat.public_id, {"seq": 1, "id": "m"})
+    with pytest.raises(RuntimeError):
+        await asyncio.wait_for(ws.future, 2)
+    assert not Hub.get().members  # no tab of a dead socket stays behind to be delivered to
+
+
 async def test_a_failing_layer_closes_the_tabs_which_reconnect_and_catch_up(api, chat, token, llm, monkeypatch):
     from channels.layers import get_channel_layer
 
