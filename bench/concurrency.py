@@ -152,8 +152,10 @@ def main() -> None:
     tokens = int(args.seconds / INTERVAL)
     kinds = args.servers.split(",")
     token, model_id, chats = prepare(sum(steps) * len(kinds) * args.repeat)
+    from django.db import connection
+
     print(f"concurrency benchmark: streams of {tokens} tokens at 20 tokens/s; server pinned to core 0; "
-          f"each figure the median of {args.repeat} runs")  # fmt: skip
+          f"each figure the median of {args.repeat} runs; database: {connection.vendor}")  # fmt: skip
     steal_before = steal_ticks()
     print(f"  {'server':17} {'streams':>7} {'gap p50':>8} {'gap p99':>8} {'TTFT p99':>9} {'CPU µs/event':>13} "
           f"{'relay only':>10} {'MB/stream':>9}")  # fmt: skip

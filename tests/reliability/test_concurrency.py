@@ -47,3 +47,13 @@ async def test_r6_fifty_turns_finishing_at_once(api, user, chat_model, llm):
     assert statuses == [200] * 50
     assert complete == 50
     assert await Message.objects.exclude(status="complete").acount() == 0
+
+
+def test_the_server_process_freezes_what_it_loaded_at_startup():
+    """A full garbage collection under load would walk every object of startup too (a 60 ms pause every
+    waiting request feels): the ASGI module collects once and freezes them out of the collector's view."""
+    import gc
+
+    import config.asgi  # noqa: F401
+
+    assert gc.get_freeze_count() > 50_000
