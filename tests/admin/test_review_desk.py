@@ -169,7 +169,8 @@ def test_filters_narrow_the_list(admin_client, data):
     ChatInstance.objects.filter(pk=data["text"].pk).update(review_state="reviewed")
     assert listed(admin_client.get(CHANGELIST, {"review_state__exact": "reviewed"})) == {ids["text"]}
     ChatInstance.objects.filter(pk=data["error"].pk).update(created_at=timezone.now() - timedelta(days=40))
-    since = (timezone.now() - timedelta(days=7)).strftime("%Y-%m-%d")
+    # As the admin's own "Past 7 days" link gives it: an aware datetime (a bare date reads as naive).
+    since = str((timezone.now() - timedelta(days=7)).replace(hour=0, minute=0, second=0, microsecond=0))
     recent = listed(admin_client.get(CHANGELIST, {"created_at__gte": since}))
     assert ids["error"] not in recent and ids["text"] in recent
 
