@@ -25,13 +25,14 @@ import base64
 import json
 import os
 import subprocess
+import sys
 import time
 from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
 import websockets
-from common import cpu_seconds, pct, setup_django, start_server, start_upstream
+from common import ROOT, cpu_seconds, pct, setup_django, start_server, start_upstream
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 PACE = 1.0  # seconds between turns: a chat is one conversation, not a firehose
@@ -170,6 +171,20 @@ async def run(
     return delivered / expected, duplicates, [latency for inbox in inboxes for _, latency in inbox], per_frame
 
 
+def start_floor(port: int) -> subprocess.Popen:
+    """The bare Starlette fan-out (``bench/starlette_fanout.py``) under uvicorn, as the product runs."""
+    cmd = [sys.executable, "-m", "uvicorn", "bench.starlette_fanout:app", "--port", str(port), "--no-access-log",
+           "--log-level", "warning", "--ws-per-message-deflate", "false"]  # fmt: skip
+    proc = subprocess.Popen(cmd, cwd=ROOT)
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return proc
+
+
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=1000)
@@ -178,6 +193,7 @@ def main() -> None:
     parser.add_argument("--servers", default="uvicorn,daphne", help="which of: uvicorn, uvicorn-wsproto, daphne")
     parser.add_argument("--visible", default="all,10", help="subscribers showing the live reply, per run")
     parser.add_argument("--client", default="raw", choices=["raw", "websockets"], help="the subscribers' client")
+    parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip the bare Starlette reference")
     args = parser.parse_args()
     setup_django()
     upstream = start_upstream(5, 0.0, 18631)
@@ -193,12 +209,19 @@ def main() -> None:
                 [18643, 18644],
             ),  # fmt: skip
         }
-        runs = [(kind, *layers[name], shown) for shown in args.visible.split(",") for kind in args.servers.split(",")
-                for name in args.layers.split(",")]  # fmt: skip
+        runs = []
+        for shown in args.visible.split(","):
+            if args.floor:
+                runs.append(("floor", "bare Starlette fan-out (the floor), 1 process", {}, [18650], shown))
+            runs += [
+                (kind, *layers[name], shown) for kind in args.servers.split(",") for name in args.layers.split(",")
+            ]
+        floors: dict[str, float] = {}
         for kind, label, env, ports, shown in runs:
             visible = args.subscribers if shown == "all" else int(shown)
-            label = f"{kind}, {label}, {shown} shown"
-            servers = [start_server(kind, port, extra_env=env) for port in ports]
+            label = f"{kind}, {label}, {shown} shown" if kind != "floor" else f"{label}, {shown} shown"
+            servers = [start_floor(port) if kind == "floor" else start_server(kind, port, extra_env=env)
+                       for port in ports]  # fmt: skip
             try:
                 pids = [server.pid for server in servers]
                 client = raw_subscriber if args.client == "raw" else subscriber
@@ -216,8 +239,12 @@ def main() -> None:
                         server.wait(60)  # 1,000 sockets to close
                     except subprocess.TimeoutExpired:
                         server.kill()
+            p99 = pct(latencies, 99)
+            if kind == "floor":
+                floors[shown] = p99
+            against = f", {p99 / floors[shown]:.2f}× the floor's p99" if kind != "floor" and shown in floors else ""
             print(f"  {label:48} delivered/expected {ratio:.4f}  duplicates {duplicates}  "
-                  f"latency p50 {pct(latencies, 50):6.1f} ms  p99 {pct(latencies, 99):6.1f} ms  "
+                  f"latency p50 {pct(latencies, 50):6.1f} ms  p99 {p99:6.1f} ms{against}  "
                   f"(goal 1.0, p99 <= 100 ms); CPU per frame delivered: servers {server_us:.0f} µs, "
                   f"subscribers {client_us:.0f} µs")  # fmt: skip
     finally:
