@@ -3,10 +3,12 @@
     .venv/bin/python bench/fanout.py [--subscribers 1000] [--turns 20]
 
 Two server processes share Redis (channels_redis) and one database; the subscribers of one chat are split
-between them, and turns run through the first, one a second. In the same run, one process on the in-memory
-layer is the reference. Each is measured under uvicorn (the production server) and daphne. It reports
-delivered / expected message_saved events (goal exactly 1.0) and the delivery latency from the message's
-commit (its completedAt) to its arrival at a subscriber (goal p99 <= 100 ms).
+between them, and turns run through the first, one a second. One process on the in-memory layer is measured
+too. Each is measured under uvicorn (the production server) and daphne. It reports delivered / expected
+message_saved events (goal exactly 1.0) and the delivery latency from the message's commit (its completedAt)
+to its arrival at a subscriber (goal p99 <= 100 ms). The reference, measured first in the same run, is a bare
+Starlette app that pushes the same frames to the same sockets (``bench/starlette_fanout.py``): each row prints
+its p99 against the floor's, which moves with the machine as the product's does.
 
 It also prints the CPU spent per websocket frame delivered while the turns run, by the server processes and
 by this load generator (the subscribers), which shares the machine's cores with them: together they set the
@@ -195,6 +197,11 @@ def main() -> None:
     parser.add_argument("--client", default="raw", choices=["raw", "websockets"], help="the subscribers' client")
     parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip the bare Starlette reference")
     args = parser.parse_args()
+    try:
+        import starlette  # noqa: F401
+    except ImportError:
+        print("the floor is skipped: pip install -r bench/requirements.txt to measure it")
+        args.floor = False
     setup_django()
     upstream = start_upstream(5, 0.0, 18631)
     print(f"fan-out benchmark: {args.subscribers} subscribers ({args.client} client) on one chat, {args.turns} turns "
