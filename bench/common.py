@@ -7,6 +7,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,6 +56,25 @@ def start_server(kind: str, port: int, cpu: int | None = None, extra_env: dict |
     server = ServerProcess(kind, extra_env, port, environment=dict(os.environ), cpu=cpu,
                            log_path=WORKDIR / f"{kind}-{port}.log")  # fmt: skip
     return server.start().proc
+
+
+def start_floor(app: str, port: int, cpu: int | None = None, env: dict | None = None) -> subprocess.Popen:
+    """A bare Starlette app of ``bench/`` (a floor the product is compared with) under uvicorn, once it answers
+    ``/healthz``. Websocket frames uncompressed, as the product's production command has them."""
+    import httpx
+
+    cmd = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log", "--log-level", "warning",
+           "--ws-per-message-deflate", "false"]  # fmt: skip
+    if cpu is not None:
+        cmd = ["taskset", "-c", str(cpu), *cmd]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, **(env or {})})
+    for _ in range(100):
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return proc
+        except httpx.HTTPError:
+            time.sleep(0.1)
+    return proc
 
 
 def pct(values: list[float], q: float) -> float:

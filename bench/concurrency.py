@@ -24,10 +24,9 @@ import math
 import os
 import statistics
 import subprocess
-import sys
 import time
 
-from common import ROOT, cpu_seconds, pct, setup_django, start_server, start_upstream
+from common import cpu_seconds, pct, setup_django, start_floor, start_server, start_upstream
 
 INTERVAL = 0.05  # 20 tokens/s per stream
 # The product under both servers, and the bare Starlette relay with each upstream client as the floor.
@@ -125,18 +124,7 @@ def start_starlette(port: int, client: str) -> subprocess.Popen | None:
         import starlette  # noqa: F401
     except ImportError:
         return None
-    import httpx
-
-    cmd = ["taskset", "-c", "0", sys.executable, "-m", "uvicorn", "bench.starlette_relay:app", "--port", str(port),
-           "--no-access-log", "--log-level", "warning"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT, env={**os.environ, "RELAY_CLIENT": client})
-    for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    return proc
+    return start_floor("bench.starlette_relay:app", port, cpu=0, env={"RELAY_CLIENT": client})
 
 
 def main() -> None:

@@ -27,14 +27,13 @@ import base64
 import json
 import os
 import subprocess
-import sys
 import time
 from datetime import datetime
 from urllib.parse import urlsplit
 
 import httpx
 import websockets
-from common import ROOT, cpu_seconds, pct, setup_django, start_server, start_upstream
+from common import cpu_seconds, pct, setup_django, start_floor, start_server, start_upstream
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 PACE = 1.0  # seconds between turns: a chat is one conversation, not a firehose
@@ -173,20 +172,6 @@ async def run(
     return delivered / expected, duplicates, [latency for inbox in inboxes for _, latency in inbox], per_frame
 
 
-def start_floor(port: int) -> subprocess.Popen:
-    """The bare Starlette fan-out (``bench/starlette_fanout.py``) under uvicorn, as the product runs."""
-    cmd = [sys.executable, "-m", "uvicorn", "bench.starlette_fanout:app", "--port", str(port), "--no-access-log",
-           "--log-level", "warning", "--ws-per-message-deflate", "false"]  # fmt: skip
-    proc = subprocess.Popen(cmd, cwd=ROOT)
-    for _ in range(100):
-        try:
-            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
-            return proc
-        except httpx.HTTPError:
-            time.sleep(0.1)
-    return proc
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=1000)
@@ -227,8 +212,10 @@ def main() -> None:
         for kind, label, env, ports, shown in runs:
             visible = args.subscribers if shown == "all" else int(shown)
             label = f"{kind}, {label}, {shown} shown" if kind != "floor" else f"{label}, {shown} shown"
-            servers = [start_floor(port) if kind == "floor" else start_server(kind, port, extra_env=env)
-                       for port in ports]  # fmt: skip
+            if kind == "floor":
+                servers = [start_floor("bench.starlette_fanout:app", port) for port in ports]
+            else:
+                servers = [start_server(kind, port, extra_env=env) for port in ports]
             try:
                 pids = [server.pid for server in servers]
                 client = raw_subscriber if args.client == "raw" else subscriber
