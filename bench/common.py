@@ -58,9 +58,19 @@ def start_server(kind: str, port: int, cpu: int | None = None, extra_env: dict |
     return server.start().proc
 
 
-def start_floor(app: str, port: int, cpu: int | None = None, env: dict | None = None) -> subprocess.Popen:
+def floor_installed() -> bool:
+    """Whether the floors' Starlette is installed (``pip install -r bench/requirements.txt``)."""
+    import importlib.util
+
+    return importlib.util.find_spec("starlette") is not None
+
+
+def start_floor(app: str, port: int, cpu: int | None = None, env: dict | None = None) -> subprocess.Popen | None:
     """A bare Starlette app of ``bench/`` (a floor the product is compared with) under uvicorn, once it answers
-    ``/healthz``. Websocket frames uncompressed, as the product's production command has them."""
+    ``/healthz``; None when Starlette is not installed. Websocket frames uncompressed, as the product's
+    production command has them."""
+    if not floor_installed():
+        return None
     import httpx
 
     cmd = [sys.executable, "-m", "uvicorn", app, "--port", str(port), "--no-access-log", "--log-level", "warning",

@@ -23,7 +23,6 @@ import json
 import math
 import os
 import statistics
-import subprocess
 import time
 
 from common import cpu_seconds, pct, setup_django, start_floor, start_server, start_upstream
@@ -119,14 +118,6 @@ def prepare(total: int):
     return api_token_create(user=user)[1], model.public_id, [c.public_id for c in chats]
 
 
-def start_starlette(port: int, client: str) -> subprocess.Popen | None:
-    try:
-        import starlette  # noqa: F401
-    except ImportError:
-        return None
-    return start_floor("bench.starlette_relay:app", port, cpu=0, env={"RELAY_CLIENT": client})
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--steps", default="100,200,400,600")
@@ -152,7 +143,8 @@ def main() -> None:
         upstream = start_upstream(tokens, INTERVAL, 18931, cpu=1)  # a fresh one for each server
         try:
             if kind.startswith("starlette"):
-                server = start_starlette(port, kind.partition("+")[2])
+                server = start_floor("bench.starlette_relay:app", port, cpu=0,
+                                     env={"RELAY_CLIENT": kind.partition("+")[2]})  # fmt: skip
             else:
                 server = start_server(kind, port, cpu=0)
             if server is None:

@@ -33,7 +33,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import websockets
-from common import cpu_seconds, pct, setup_django, start_floor, start_server, start_upstream
+from common import cpu_seconds, floor_installed, pct, setup_django, start_floor, start_server, start_upstream
 
 REDIS_URL = "redis://127.0.0.1:6379/3"
 PACE = 1.0  # seconds between turns: a chat is one conversation, not a firehose
@@ -182,9 +182,7 @@ def main() -> None:
     parser.add_argument("--client", default="raw", choices=["raw", "websockets"], help="the subscribers' client")
     parser.add_argument("--no-floor", dest="floor", action="store_false", help="skip the bare Starlette reference")
     args = parser.parse_args()
-    try:
-        import starlette  # noqa: F401
-    except ImportError:
+    if args.floor and not floor_installed():
         print("the floor is skipped: pip install -r bench/requirements.txt to measure it")
         args.floor = False
     setup_django()

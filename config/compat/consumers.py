@@ -27,8 +27,6 @@ from channels.exceptions import StopConsumer
 from channels.layers import get_channel_layer
 
 Source = Callable[[], Awaitable[dict[str, Any]]]
-
-
 Inbox = asyncio.Queue[tuple[dict[str, Any] | None, BaseException | None]]
 
 

@@ -116,6 +116,8 @@ async def test_a_process_joins_each_group_once_however_many_tabs_it_serves(api, 
     for ws in tabs:
         assert (await ws.connect())[0]
     assert len(layer.groups[group]) == 1 and len(layer.groups[live]) == 1
+    (channel,) = layer.groups[group]
+    assert layer.get_capacity(channel) == 100_000  # settings give the hub's channel (every chat's pushes) room
     llm.script(tokens=["one", " two"])
     await read_stream(await post_turn(api, chat, "hello"))
     for ws in tabs:
