@@ -403,7 +403,7 @@ class McpServerAdmin(admin.ModelAdmin):
     def target(self, server: McpServer) -> str:
         return server.url if server.transport == McpServer.Transport.HTTP else " ".join([server.command, *server.args])
 
-    @admin.action(description="List the selected servers' tools now")
+    @admin.action(description="List the selected servers' tools now", permissions=["change"])  # runs a command
     def list_tools(self, request: HttpRequest, queryset):
         from asgiref.sync import async_to_sync
 

@@ -13,6 +13,8 @@ from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
 
+from chat.fields import StoredCharField, StoredJSONField, StoredTextField
+
 _ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
 
 
@@ -175,7 +177,7 @@ class ChatInstance(models.Model):
     public_id = _public_id_field("ci")
     owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chats")
     chat_model = models.ForeignKey(ChatModel, on_delete=models.PROTECT, related_name="chats")
-    title = models.CharField(max_length=200, blank=True)
+    title = StoredCharField(max_length=200, blank=True)
     # A conversation id chosen by an API client (``session_id`` on /v1/chat/completions).
     session_key = models.CharField(max_length=200, null=True, blank=True)  # noqa: DJ001 - NULL when unset
     review_state = models.CharField(
@@ -184,7 +186,7 @@ class ChatInstance(models.Model):
     reviewer = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    review_notes = models.TextField(blank=True)
+    review_notes = StoredTextField(blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -230,8 +232,8 @@ class Message(models.Model):
     chat = models.ForeignKey(ChatInstance, on_delete=models.CASCADE, related_name="messages")
     seq = models.PositiveIntegerField(help_text="1, 2, 3… within the conversation.")
     role = models.CharField(max_length=10, choices=Role.choices)
-    content = models.TextField(blank=True)
-    reasoning = models.TextField(blank=True, help_text="Reasoning the model streamed before its answer.")
+    content = StoredTextField(blank=True)
+    reasoning = StoredTextField(blank=True, help_text="Reasoning the model streamed before its answer.")
     status = models.CharField(max_length=12, choices=Status.choices, default=Status.COMPLETE)
     source = models.CharField(max_length=10, choices=Source.choices, default=Source.TEXT)
     chat_model = models.ForeignKey(ChatModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
@@ -241,16 +243,16 @@ class Message(models.Model):
     ttft_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name="time to first token (ms)")
     duration_ms = models.PositiveIntegerField(null=True, blank=True, verbose_name="total duration (ms)")
     error_code = models.CharField(max_length=64, blank=True)
-    error_detail = models.TextField(blank=True)
+    error_detail = StoredTextField(blank=True)
     # The tools the reply called, in order: [{"id", "name", "arguments", "label", "ok", "content", "durationMs",
     # "step", "source"}]. ``content`` is the result as the model got it (capped at TOOLS_MAX_OUTPUT_BYTES).
-    tool_calls = models.JSONField(default=list, blank=True)
+    tool_calls = StoredJSONField(default=list, blank=True)
     # NULL, not "", when absent: the per-chat uniqueness only applies to ids a client actually sent.
     client_message_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     # Review: a flag with a note, and a corrected transcript (``content`` keeps what was heard).
     flag = models.CharField(max_length=20, choices=Flag.choices, blank=True, db_index=True)
-    flag_note = models.TextField(blank=True)
-    corrected_content = models.TextField(blank=True, help_text="A reviewer's correction of the transcript.")
+    flag_note = StoredTextField(blank=True)
+    corrected_content = StoredTextField(blank=True, help_text="A reviewer's correction of the transcript.")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
 
@@ -295,7 +297,7 @@ class Feedback(models.Model):
     message = models.ForeignKey(Message, on_delete=models.CASCADE, related_name="feedback")
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
     rating = models.SmallIntegerField(choices=Rating.choices)
-    comment = models.TextField(blank=True)
+    comment = StoredTextField(blank=True)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 

@@ -19,9 +19,10 @@ from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
 from chat.realtime.routing import websocket_application  # noqa: E402
+from config.headers import StaticHeaders  # noqa: E402
 from config.limits import BodySizeLimit  # noqa: E402
 
-http_app = ASGIStaticFilesHandler(django_asgi_app) if settings.SERVE_STATIC else django_asgi_app
+http_app = StaticHeaders(ASGIStaticFilesHandler(django_asgi_app)) if settings.SERVE_STATIC else django_asgi_app
 http_app = BodySizeLimit(http_app)
 
 from django.urls import get_resolver  # noqa: E402

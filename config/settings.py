@@ -55,6 +55,12 @@ ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1]")
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS")
 VAR_DIR = Path(env_str("APP_VAR_DIR", str(BASE_DIR / "var")))
 
+# The inline middleware copies (config.compat) stand for Django's; config.checks runs the deploy checks
+# that depend on them and reports these three as config.W00N when the middleware really is missing.
+# W005 and W021 (HSTS for subdomains, HSTS preload) are choices about the operator's other sites: see
+# DJANGO_HSTS_INCLUDE_SUBDOMAINS and DJANGO_HSTS_PRELOAD.
+SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003", "security.W005", "security.W021"]
+
 INSTALLED_APPS = [
     "daphne",
     "config.apps.AdminConfig",
@@ -229,6 +235,10 @@ if HTTPS:
     SECURE_SSL_REDIRECT = True
     SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
     SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+    # Whether every subdomain is HTTPS too, and the browsers' preload list, are the operator's to decide
+    # (both are hard to take back); Django's deploy check asks for them (W005, W021), silenced below.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
 SESSION_COOKIE_SECURE = HTTPS or env_bool("DJANGO_SECURE_COOKIES", False)
 CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
 SECURE_CONTENT_TYPE_NOSNIFF = True
@@ -388,5 +398,7 @@ SHUTDOWN_GRACE_SECONDS = env_float("SHUTDOWN_GRACE_SECONDS", 30.0)
 # Per user and per API token; 0 turns a limit off.
 RATE_LIMIT_TURNS_PER_MINUTE = env_int("RATE_LIMIT_TURNS_PER_MINUTE", 30)
 RATE_LIMIT_CONCURRENT_STREAMS = env_int("RATE_LIMIT_CONCURRENT_STREAMS", 4)
+# Conversation-mode sockets one user may have open at once (each transcribes and may ask the model early).
+RATE_LIMIT_VOICE_SOCKETS = env_int("RATE_LIMIT_VOICE_SOCKETS", 2)
 # Failed sign-ins per minute, counted per client address and per username, on every sign-in form.
 RATE_LIMIT_LOGINS_PER_MINUTE = env_int("RATE_LIMIT_LOGINS_PER_MINUTE", 10)

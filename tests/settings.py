@@ -21,5 +21,6 @@ LLM_READ_TIMEOUT = 3.0
 RATE_LIMIT_TURNS_PER_MINUTE = 0
 RATE_LIMIT_CONCURRENT_STREAMS = 0
 RATE_LIMIT_LOGINS_PER_MINUTE = 0
+RATE_LIMIT_VOICE_SOCKETS = 0
 # The orphan reaper runs in server processes that ask for it (REALTIME_REAPER=1), not in the test process.
 REALTIME_REAPER = os.environ.get("REALTIME_REAPER") == "1"

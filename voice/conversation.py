@@ -16,6 +16,12 @@ Frames from the page: binary audio, and JSON ``{"type": "playing", "messageId", 
 starts playing, ``{"type": "idle"}`` when playback ends, ``{"type": "stop"}`` to stop the reply. Anything
 else closes the socket with code 4400 and a reason.
 
+Limits: a user may have ``RATE_LIMIT_VOICE_SOCKETS`` of these sockets open at once (one more is told why and
+closed with code 4429). An early reply counts as its turn against ``RATE_LIMIT_TURNS_PER_MINUTE`` and holds
+one of the user's ``RATE_LIMIT_CONCURRENT_STREAMS`` until its turn begins or it is dropped; while a user is
+over a limit, pauses are not transcribed, no reply is begun early and an utterance is refused before it is
+transcribed. At most ``MAX_PENDING_UTTERANCES`` wait for their turn; more are dropped.
+
 Barge-in: speech that lasts ``VOICE_BARGE_IN_MS`` while the reply streams or plays stops it. The reply is
 saved ``interrupted`` with what had been spoken of it, and the new utterance is the next turn. Speech in the
 first ``VOICE_PLAYBACK_GRACE_MS`` of playback must last twice as long (the browser's echo cancellation
@@ -39,8 +45,8 @@ from django.conf import settings
 from chat.domain.db import run_db
 from chat.domain.selectors import chat_get
 from chat.domain.services import turn_preview
-from chat.exceptions import ChatError, NotFound
-from chat.http.ratelimit import acquire_stream, check_turn_rate, subjects
+from chat.exceptions import ChatError, NotFound, RateLimited
+from chat.http.ratelimit import acquire_stream, acquire_voice_socket, check_turn_rate, subjects
 from chat.models import Message
 from chat.realtime.consumers import MAX_PUBLIC_ID
 from chat.turns import speculation
@@ -59,6 +65,7 @@ logger = logging.getLogger(__name__)
 
 MAX_FRAME_BYTES = RATE * 2  # one second of audio
 LEVEL_EVERY = 0.1  # seconds between level frames
+MAX_PENDING_UTTERANCES = 2  # waiting while a turn runs; a person rarely says more than that over a reply
 
 
 class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
@@ -75,6 +82,13 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
         except NotFound:
             await self.close()
             return
+        try:
+            self.release_socket = await acquire_voice_socket(self.user)
+        except RateLimited as error:
+            await self.accept()
+            await self._error(error.code, error.message)
+            await self.close(code=4429, reason=error.message[:120])
+            return
         self.utterances = Utterances(silence_ms=settings.VOICE_SILENCE_MS)
         self.turn: TurnStream | None = None
         self.turn_task: asyncio.Task[None] | None = None
@@ -82,22 +96,26 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
         self.playing_since: float | None = None
         self.barged = False
         self.level_at = 0.0
-        self.work: asyncio.Queue[tuple[Utterance, asyncio.Task[Any] | None]] = asyncio.Queue()
+        self.work: asyncio.Queue[tuple[Utterance, asyncio.Task[Any] | None]] = asyncio.Queue(MAX_PENDING_UTTERANCES)
         # The speech so far, being transcribed while the silence that may end the turn is waited out.
         self.tentative: tuple[Utterance, asyncio.Task[Any]] | None = None
+        self.keys = subjects(self.user, None)
+        self.guess_slot: Any = None  # releases the stream slot an early reply holds
+        self.limited: tuple[float, RateLimited] | None = None  # over a limit until then
         await self.accept()
         self.worker = asyncio.create_task(self._answer_utterances())
         self.warming = asyncio.create_task(_warm())
         await self._status("listening", "listening…")
 
     async def disconnect(self, code: int) -> None:
-        if hasattr(self, "chat_id"):
-            speculation.drop(self.chat_id)
-        tentative = getattr(self, "tentative", None)
-        tasks = ("worker", "turn_task", "warming")
-        for task in (*(getattr(self, name, None) for name in tasks), tentative and tentative[1]):
+        if not hasattr(self, "release_socket"):
+            return  # refused before it was accepted
+        tentative = self.tentative
+        for task in (self.worker, self.turn_task, self.warming, tentative and tentative[1]):
             if task is not None:
                 task.cancel()
+        await self._drop_guess()
+        await self.release_socket()
 
     # --- frames from the page ----------------------------------------------------------------------
 
@@ -125,8 +143,11 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
             await self._refuse(f"Unknown message type {str(kind)[:40]!r}.")
 
     async def _refuse(self, reason: str) -> None:
-        await self.send(text_data=json.dumps({"type": "error", "code": "bad_frame", "message": reason}))
+        await self._error("bad_frame", reason)
         await self.close(code=4400, reason=reason[:120])
+
+    async def _error(self, code: str, message: str) -> None:
+        await self.send(text_data=json.dumps({"type": "error", "code": code, "message": message}))
 
     async def _audio(self, samples: np.ndarray) -> None:
         for utterance in self.utterances.feed(samples):
@@ -135,8 +156,10 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
             if not utterance.final:
                 if self.tentative is not None:
                     self.tentative[1].cancel()
-                    speculation.drop(self.chat_id)
-                self.tentative = (utterance, asyncio.create_task(self._transcribe_pause(utterance)))
+                    self.tentative = None
+                    await self._drop_guess()
+                if self._limit_error() is None:
+                    self.tentative = (utterance, asyncio.create_task(self._transcribe_pause(utterance)))
                 continue
             self.barged = False
             early = None
@@ -147,8 +170,13 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
                     early = task  # the person said nothing more: the transcription under way is the final one
                 else:
                     task.cancel()
-                    speculation.drop(self.chat_id)
-            self.work.put_nowait((utterance, early))
+                    await self._drop_guess()
+            try:
+                self.work.put_nowait((utterance, early))
+            except asyncio.QueueFull:
+                if early is not None:
+                    early.cancel()
+                await self.send(text_data=json.dumps({"type": "dropped", "reason": "busy", "text": ""}))
         now = time.monotonic()
         if now - self.level_at >= LEVEL_EVERY:
             self.level_at = now
@@ -174,11 +202,13 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
             needed *= 2
         return heard_ms >= needed
 
-    async def _transcribe_pause(self, utterance: Utterance) -> tuple[Any, float]:
+    async def _transcribe_pause(self, utterance: Utterance) -> tuple[Any, float, bool]:
         """The speech before a pause, transcribed while the rest of the turn's silence is waited out; the
-        words go to the page at once (a ``heard`` frame) if the person has not spoken again meanwhile."""
+        words go to the page at once (a ``heard`` frame) if the person has not spoken again meanwhile.
+        Returns the transcript, when it was ready, and whether an early reply counted the turn already."""
         transcript = await _engine().atranscribe(utterance.samples, short=True)
         ready = time.monotonic()
+        counted = False
         if (
             self._pausing_after(utterance)
             and transcript.text.strip()
@@ -186,15 +216,53 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
         ):
             await self.send(text_data=json.dumps({"type": "heard", "text": transcript.text}, ensure_ascii=False))
             if not self._replying():
-                # The model starts on these words now; the turn takes its reply over if the person says
-                # nothing more (``chat.turns.speculation``), so its first words come ~0.3 s sooner.
-                try:
-                    preview = await run_db(turn_preview, user=self.user, chat_id=self.chat_id, content=transcript.text)
-                    if self._pausing_after(utterance):
-                        await speculate(preview, TurnOptions(speak=True))
-                except Exception:  # the turn asks the model itself
-                    logger.exception("Could not begin the reply early")
-        return transcript, ready
+                counted = await self._begin_early(utterance, transcript.text)
+        return transcript, ready, counted
+
+    async def _begin_early(self, utterance: Utterance, text: str) -> bool:
+        """Ask the model now on the words of a pause; the turn takes its reply over if the person says nothing
+        more (``chat.turns.speculation``), so its first words come ~0.3 s sooner. This counts as the turn
+        against the user's limits (True when it did), and holds a stream slot until the turn begins."""
+        try:
+            await check_turn_rate(self.keys)
+        except RateLimited as error:
+            self._over_limit(error)
+            return False
+        try:
+            slot = await acquire_stream(self.keys)
+        except RateLimited as error:
+            self._over_limit(error)
+            return True
+        await self._release_guess_slot()
+        self.guess_slot = slot
+        try:
+            preview = await run_db(turn_preview, user=self.user, chat_id=self.chat_id, content=text)
+            if self._pausing_after(utterance):
+                await speculate(preview, TurnOptions(speak=True))
+                return True
+        except Exception:  # the turn asks the model itself
+            logger.exception("Could not begin the reply early")
+        await self._release_guess_slot()
+        return True
+
+    async def _drop_guess(self) -> None:
+        """The person went on speaking, or left: the early reply is not needed."""
+        speculation.drop(self.chat_id)
+        await self._release_guess_slot()
+
+    async def _release_guess_slot(self) -> None:
+        slot, self.guess_slot = self.guess_slot, None
+        if slot is not None:
+            await slot()
+
+    def _over_limit(self, error: RateLimited) -> None:
+        self.limited = (time.monotonic() + error.retry_after, error)
+
+    def _limit_error(self) -> RateLimited | None:
+        """The limit this user is over, while it lasts."""
+        if self.limited is not None and time.monotonic() < self.limited[0]:
+            return self.limited[1]
+        return None
 
     def _pausing_after(self, utterance: Utterance) -> bool:
         """Whether the person is still silent after ``utterance`` (it is the pause being waited out)."""
@@ -219,10 +287,15 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
 
     async def _answer(self, utterance: Utterance, early: asyncio.Task[Any] | None) -> None:
         speech_end = time.monotonic() - max(self.utterances.fed / RATE - utterance.ended_at, 0)
+        if (limit := self._limit_error()) is not None:
+            if early is not None:
+                early.cancel()
+            raise limit  # refused before Whisper spends anything on it
         await self._status("transcribing", "transcribing…")
         engine = _engine()
+        counted = False
         if early is not None:
-            transcript, text_ready = await early
+            transcript, text_ready, counted = await early
         else:
             transcript = await engine.atranscribe(utterance.samples, short=True)
             text_ready = time.monotonic()
@@ -230,9 +303,14 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
             await self.send(text_data=json.dumps({"type": "dropped", "reason": "no_speech", "text": transcript.text}))
             return
         text_ms = int((text_ready - speech_end) * 1000)
-        keys = subjects(self.user, None)
-        await check_turn_rate(keys)
-        release = await acquire_stream(keys)
+        await self._release_guess_slot()  # the turn takes the early reply over with a slot of its own
+        try:
+            if not counted:
+                await check_turn_rate(self.keys)
+            release = await acquire_stream(self.keys)
+        except RateLimited as error:
+            self._over_limit(error)
+            raise
         try:
             begun = await self._begin(utterance, transcript, engine)
         except BaseException:

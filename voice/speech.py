@@ -55,7 +55,7 @@ def get_speech_engine(engine: str | None = None, voice: str | None = None) -> Sp
             candidate = import_string(settings.TTS_ENGINES[engine])(config)
             if voice and voice not in candidate.voices() and engine != "openai":
                 raise SpeechUnavailable(
-                    f"The voice '{voice}' is not offered here. Choose one of: {', '.join(candidate.voices())}.",
+                    f"The voice '{voice[:60]}' is not offered here. Choose one of: {', '.join(candidate.voices())}.",
                     code="voice_not_found",
                     status=400,
                 )

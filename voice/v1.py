@@ -107,6 +107,7 @@ async def transcriptions_view(request: HttpRequest) -> HttpResponse:
 
 
 # OpenAI's voices all mean this server's default voice, so SDK code written for OpenAI works unchanged.
+MAX_VOICE_CHARS = 100
 OPENAI_VOICES = {"alloy", "ash", "ballad", "coral", "echo", "fable", "onyx", "nova", "sage", "shimmer", "verse"}
 
 
@@ -135,6 +136,9 @@ def _speech_request(body: dict) -> tuple[SpeechEngine, str, str, float]:
         voice = voice.get("id")
     if not isinstance(voice, str) or not voice:
         raise BadRequest("'voice' is required (e.g. alloy, or a voice of this server).", code="invalid_value")
+    if len(voice) > MAX_VOICE_CHARS:
+        raise BadRequest(f"'voice' must be a voice name of at most {MAX_VOICE_CHARS} characters.",
+                         code="invalid_value")  # fmt: skip
     engine = get_speech_engine(None if model in SPEECH_ALIASES else model, "" if voice in OPENAI_VOICES else voice)
     return engine, text, fmt, float(speed)
 

@@ -17,6 +17,7 @@ from chat.domain import extensions
 from chat.domain.cache import shared_cache
 from chat.domain.selectors import chat_for_turn, chat_get, chat_model_get, history_for, last_seq
 from chat.exceptions import Busy, NotFound
+from chat.fields import storable
 from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, McpServer, Message, hash_token
 
 
@@ -264,7 +265,9 @@ FINAL_FIELDS = [
 ]  # fmt: skip
 
 
-_TOOL_CALLS = Message._meta.get_field("tool_calls")
+@functools.cache
+def _final_fields() -> list[Any]:
+    return [Message._meta.get_field(name) for name in FINAL_FIELDS]
 
 
 @functools.cache
@@ -289,9 +292,11 @@ def message_finish(
     tool_calls: list[dict[str, Any]] | None = None,
 ) -> Message:
     """Write the final state of a reply: one UPDATE, whatever the number of tokens or tool calls."""
-    message.content, message.reasoning, message.status = content, reasoning, status
-    message.tool_calls = tool_calls or []
-    message.finish_reason, message.error_code, message.error_detail = finish_reason, error_code, error_detail
+    # Pushed to the tabs as it is stored: text from the model and the tools without NUL (``chat.fields``).
+    message.content, message.reasoning, message.status = storable(content), storable(reasoning), status
+    message.tool_calls = storable(tool_calls or [])
+    message.finish_reason, message.error_code = finish_reason, error_code
+    message.error_detail = storable(error_detail)
     message.prompt_tokens, message.completion_tokens = prompt_tokens, completion_tokens
     message.ttft_ms, message.duration_ms = ttft_ms, duration_ms
     message.completed_at = timezone.now()
@@ -299,9 +304,7 @@ def message_finish(
         return message  # A turn that is not stored (stateless API request).
     # Only a row that is still streaming is finished here, so a stop and a disconnect cannot both write it.
     # Plain SQL: it runs once per turn and the ORM's UPDATE cost several times more to build.
-    values = [getattr(message, name) for name in FINAL_FIELDS]
-    values[FINAL_FIELDS.index("completed_at")] = connection.ops.adapt_datetimefield_value(message.completed_at)
-    values[FINAL_FIELDS.index("tool_calls")] = _TOOL_CALLS.get_db_prep_save(message.tool_calls, connection)
+    values = [final.get_db_prep_save(getattr(message, final.attname), connection) for final in _final_fields()]
     with connection.cursor() as cursor:
         cursor.execute(_finish_sql(), [*values, message.pk, Message.Status.STREAMING])
         updated = cursor.rowcount

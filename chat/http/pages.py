@@ -12,29 +12,16 @@ from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 
-from chat.http.ratelimit import login_wait
+from chat.http.ratelimit import login_wait, remember_device
 from chat.models import ChatInstance
-
-# The app's pages load only their own modules and styles: no inline script, nothing from elsewhere.
-CONTENT_SECURITY_POLICY = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob: data:",
-    "connect-src 'self'",
-    "object-src 'none'",
-    "base-uri 'self'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])  # fmt: skip
+from config.headers import PAGE_CSP
 
 
 def content_security_policy(view):
     @wraps(view)
     def wrapper(request: HttpRequest, *args, **kwargs) -> HttpResponse:
         response = view(request, *args, **kwargs)
-        response.setdefault("Content-Security-Policy", CONTENT_SECURITY_POLICY)
+        response.setdefault("Content-Security-Policy", PAGE_CSP)
         return response
 
     return wrapper
@@ -79,16 +66,23 @@ def login_refused(request: HttpRequest) -> HttpResponse | None:
     return response
 
 
+def signed_in(request: HttpRequest, response: HttpResponse) -> HttpResponse:
+    """A sign-in form's response: a browser that has just signed in is remembered as one of the user's."""
+    if request.method == "POST" and request.user.is_authenticated:
+        remember_device(response, request.user.get_username())
+    return response
+
+
 @method_decorator(content_security_policy, name="dispatch")
 class LoginView(auth_views.LoginView):
     """Django's sign-in page, with the limit on failed attempts."""
 
     def post(self, request: HttpRequest, *args, **kwargs) -> HttpResponse:
-        return login_refused(request) or super().post(request, *args, **kwargs)
+        return login_refused(request) or signed_in(request, super().post(request, *args, **kwargs))
 
 
 class AdminSite(admin.AdminSite):
     """Django's admin site, with the same limit on failed sign-ins as the sign-in page."""
 
     def login(self, request: HttpRequest, extra_context=None) -> HttpResponse:
-        return login_refused(request) or super().login(request, extra_context)
+        return login_refused(request) or signed_in(request, super().login(request, extra_context))

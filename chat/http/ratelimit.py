@@ -1,5 +1,5 @@
-"""Rate limits: turns per minute, streams at once (per user and per API token), failed sign-ins per address
-and per username.
+"""Rate limits: turns per minute, streams at once (per user and per API token), conversation-mode sockets per
+user, failed sign-ins per address and per username (or per browser, for one that signed in as that user before).
 
 Counters are atomic, so they stay correct under concurrency; they live in the realtime backend
 (``chat.realtime``: Redis, shared by every server process, or this process's memory). A limit of 0 turns it
@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 
 from django.conf import settings
+from django.core import signing
 
 from chat.exceptions import RateLimited
 from chat.realtime import get_backend
@@ -66,6 +68,28 @@ async def acquire_stream(keys: list[str]) -> Callable[[], Awaitable[None]]:
     return release
 
 
+async def acquire_voice_socket(user) -> Callable[[], Awaitable[None]]:
+    """Take one of RATE_LIMIT_VOICE_SOCKETS conversation-mode sockets of this user; returns the release."""
+    limit = settings.RATE_LIMIT_VOICE_SOCKETS
+    key = f"rl:voice-sockets:user:{user.pk}"
+
+    async def release() -> None:
+        await get_backend().decr(key)
+
+    if not limit:
+        return _nothing
+    if await get_backend().incr(key, STREAM_SLOT_TTL) > limit:
+        await release()
+        raise RateLimited(
+            f"Conversation mode is already open in {limit} tabs or windows; close one to talk here.", retry_after=5
+        )
+    return release
+
+
+async def _nothing() -> None:
+    return None
+
+
 def client_address(request) -> str:
     """The client's address: ``REMOTE_ADDR``, or, when that is one of ``TRUSTED_PROXIES``, the nearest address
     in ``X-Forwarded-For`` that is not (what a client writes there itself comes first and is not believed)."""
@@ -87,15 +111,45 @@ def _is_trusted_proxy(address: str) -> bool:
     return any(ip in ipaddress.ip_network(proxy, strict=False) for proxy in settings.TRUSTED_PROXIES)
 
 
+# A browser that has signed in as a user before carries a signed cookie that says so (OWASP's "device
+# cookies"). Its attempts for that user count against that cookie alone, so a stranger's wrong passwords,
+# which lock the username and their own address, do not lock out the person on their own browser.
+DEVICE_COOKIE = "signin_device"
+DEVICE_MAX_AGE = 365 * 24 * 3600
+_DEVICE_SALT = "chat.http.ratelimit.device"
+
+
+def _name(username: str) -> str:
+    return hashlib.sha256(username.strip().lower().encode()).hexdigest()[:20]
+
+
+def remember_device(response, username: str) -> None:
+    """Mark the browser that just signed in as ``username`` as one of theirs."""
+    value = signing.dumps({"u": _name(username), "d": secrets.token_hex(8)}, salt=_DEVICE_SALT)
+    response.set_cookie(DEVICE_COOKIE, value, max_age=DEVICE_MAX_AGE, httponly=True, samesite="Lax",
+                        secure=settings.SESSION_COOKIE_SECURE)  # fmt: skip
+
+
+def _device(request, username: str) -> str | None:
+    """The id of this browser's sign-in cookie, when it has signed in as ``username`` before."""
+    try:
+        data = signing.loads(request.COOKIES.get(DEVICE_COOKIE, ""), salt=_DEVICE_SALT, max_age=DEVICE_MAX_AGE)
+    except signing.BadSignature:
+        return None
+    return str(data["d"]) if isinstance(data, dict) and data.get("u") == _name(username) else None
+
+
 def _login_keys(request, username: str) -> list[str]:
     window = int(time.time() // 60)
-    name = hashlib.sha256(username.strip().lower().encode()).hexdigest()[:20]
-    return [f"rl:login:ip:{client_address(request)}:{window}", f"rl:login:user:{name}:{window}"]
+    if (device := _device(request, username)) is not None:
+        return [f"rl:login:device:{device}:{window}"]
+    return [f"rl:login:ip:{client_address(request)}:{window}", f"rl:login:user:{_name(username)}:{window}"]
 
 
 def login_wait(request, username: str) -> int | None:
     """Seconds to wait before signing in again, when this address or this username has failed too often
-    this minute (RATE_LIMIT_LOGINS_PER_MINUTE); None when it may try."""
+    this minute (RATE_LIMIT_LOGINS_PER_MINUTE); None when it may try. A browser that signed in as this
+    user before is held to its own failures only."""
     limit = settings.RATE_LIMIT_LOGINS_PER_MINUTE
     if not limit or not any(get_backend().count_sync(key) >= limit for key in _login_keys(request, username)):
         return None

@@ -7,6 +7,7 @@ database. Without one, requests are stateless, as with OpenAI (unless OPENAI_API
 
 from __future__ import annotations
 
+import json
 import re
 import time
 from collections.abc import Callable
@@ -130,11 +131,17 @@ def _text(content: Any, index: int) -> str:
                      code="invalid_value")  # fmt: skip
 
 
+MAX_TOOLS = 128  # OpenAI's limit on a request's tools; also the calls one assistant message may carry
+MAX_LOGIT_BIAS = 300  # OpenAI's limit on logit_bias entries
+MAX_TOKENS = 1_000_000
+INT64 = (-(2**63), 2**63 - 1)
+
+
 def _tool_calls(raw: Any, index: int) -> list[dict[str, Any]]:
     """An assistant message's ``tool_calls``, as a client sends them back with the results."""
     where = f"messages[{index}].tool_calls"
-    if not isinstance(raw, list) or not raw:
-        raise BadRequest(f"{where} must be a non-empty array.", code="invalid_value")
+    if not isinstance(raw, list) or not 0 < len(raw) <= MAX_TOOLS:
+        raise BadRequest(f"{where} must be a non-empty array of at most {MAX_TOOLS} calls.", code="invalid_value")
     calls = []
     for n, call in enumerate(raw):
         function = call.get("function") if isinstance(call, dict) else None
@@ -151,10 +158,12 @@ def _tool_calls(raw: Any, index: int) -> list[dict[str, Any]]:
     return calls
 
 
-def _messages(raw: Any, *, tools: bool) -> list[dict[str, Any]]:
+def _messages(raw: Any, *, tools: bool, used: int = 0) -> list[dict[str, Any]]:
     """The conversation a request brings, within the same limits as every other door: each message's
-    length (CHAT_MAX_MESSAGE_CHARS), their number and their total size. With ``tools``, assistant
-    messages may carry ``tool_calls`` and the results come back as ``role: "tool"`` messages."""
+    length (CHAT_MAX_MESSAGE_CHARS, its tool calls' arguments included), their number and their total
+    size (CHAT_MAX_REQUEST_CHARS, of which the request's tool definitions already ``used`` some). With
+    ``tools``, assistant messages may carry ``tool_calls`` and the results come back as ``role: "tool"``
+    messages."""
     if not isinstance(raw, list) or not raw:
         raise BadRequest("'messages' must be a non-empty array.", code="invalid_value")
     if len(raw) > settings.CHAT_MAX_REQUEST_MESSAGES:
@@ -162,7 +171,7 @@ def _messages(raw: Any, *, tools: bool) -> list[dict[str, Any]]:
                          code="invalid_value")  # fmt: skip
     roles = {"system", "developer", "user", "assistant"} | ({"tool"} if tools else set())
     messages: list[dict[str, Any]] = []
-    total = 0
+    total = used
     for index, item in enumerate(raw):
         role = item.get("role") if isinstance(item, dict) else None
         if role not in roles:
@@ -171,16 +180,18 @@ def _messages(raw: Any, *, tools: bool) -> list[dict[str, Any]]:
         calls = item.get("tool_calls") if role == "assistant" and tools else None
         raw_content = item.get("content")
         content = "" if raw_content is None and calls else _text(raw_content, index)
-        if len(content) > settings.CHAT_MAX_MESSAGE_CHARS:
-            raise BadRequest(f"messages[{index}].content is too long ({len(content):,} characters; the limit is "
-                             f"{settings.CHAT_MAX_MESSAGE_CHARS:,}).", code="invalid_value")  # fmt: skip
-        total += len(content)
-        if total > settings.CHAT_MAX_REQUEST_CHARS:
-            raise BadRequest(f"The messages are too long together (the limit is {settings.CHAT_MAX_REQUEST_CHARS:,} "
-                             "characters).", code="invalid_value")  # fmt: skip
         message: dict[str, Any] = {"role": "system" if role == "developer" else role, "content": content}
+        size = len(content)
         if calls:
             message["tool_calls"] = _tool_calls(calls, index)
+            size += sum(len(call["function"]["arguments"]) for call in message["tool_calls"])
+        if size > settings.CHAT_MAX_MESSAGE_CHARS:
+            raise BadRequest(f"messages[{index}] is too long ({size:,} characters with its tool calls; the limit "
+                             f"is {settings.CHAT_MAX_MESSAGE_CHARS:,}).", code="invalid_value")  # fmt: skip
+        total += size
+        if total > settings.CHAT_MAX_REQUEST_CHARS:
+            raise BadRequest(f"The messages are too long together (the limit is {settings.CHAT_MAX_REQUEST_CHARS:,} "
+                             "characters, tools included).", code="invalid_value")  # fmt: skip
         if role == "tool":
             call_id = item.get("tool_call_id")
             if not isinstance(call_id, str) or not call_id:
@@ -203,8 +214,8 @@ def _client_tools(body: dict[str, Any]) -> list[dict[str, Any]] | None:
     tools = body.get("tools")
     if tools is None:
         return None
-    if not isinstance(tools, list) or not 0 < len(tools) <= 128:
-        raise BadRequest("'tools' must be a non-empty array of at most 128 tools.", code="invalid_value")
+    if not isinstance(tools, list) or not 0 < len(tools) <= MAX_TOOLS:
+        raise BadRequest(f"'tools' must be a non-empty array of at most {MAX_TOOLS} tools.", code="invalid_value")
     for index, tool in enumerate(tools):
         function = tool.get("function") if isinstance(tool, dict) else None
         if (
@@ -231,6 +242,23 @@ def _tool_choice(body: dict[str, Any]) -> str | dict[str, Any] | None:
                      "\"function\": {\"name\": ...}}.", code="invalid_value")  # fmt: skip
 
 
+def _integer_in(value: Any, low: int, high: int) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= high
+
+
+def _logit_bias(bias: Any) -> dict[str, float]:
+    """OpenAI's ``logit_bias``: at most 300 token ids, each with a bias from -100 to 100."""
+    if (
+        not isinstance(bias, dict)
+        or len(bias) > MAX_LOGIT_BIAS
+        or not all(isinstance(k, str) and k.isdigit() and len(k) <= 10 for k in bias)
+        or not all(isinstance(v, int | float) and not isinstance(v, bool) and -100 <= v <= 100 for v in bias.values())
+    ):
+        raise BadRequest(f"'logit_bias' must map at most {MAX_LOGIT_BIAS} token ids to numbers from -100 to 100.",
+                         code="invalid_value")  # fmt: skip
+    return bias
+
+
 def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
     """Validate a chat completion request: every usual field is honoured or refused with a reason."""
     model = body.get("model")
@@ -246,8 +274,8 @@ def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
     if not isinstance(response_format, dict) or response_format.get("type") != "text":
         raise BadRequest("Only the text response_format is supported.", code="unsupported_value")
     max_tokens = body.get("max_completion_tokens", body.get("max_tokens"))
-    if max_tokens is not None and (isinstance(max_tokens, bool) or not isinstance(max_tokens, int) or max_tokens < 1):
-        raise BadRequest("'max_tokens' must be a positive integer.", code="invalid_value")
+    if max_tokens is not None and not _integer_in(max_tokens, 1, MAX_TOKENS):
+        raise BadRequest(f"'max_tokens' must be an integer from 1 to {MAX_TOKENS:,}.", code="invalid_value")
     stop = body.get("stop")
     if isinstance(stop, str):
         stop = [stop]
@@ -257,8 +285,12 @@ def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
     for name, (low, high) in {"top_p": (0, 1), "presence_penalty": (-2, 2), "frequency_penalty": (-2, 2)}.items():
         if (value := _number(body, name, low, high)) is not None:
             extra[name] = value
-    if isinstance(body.get("seed"), int):
-        extra["seed"] = body["seed"]
+    if (seed := body.get("seed")) is not None:
+        if not _integer_in(seed, *INT64):
+            raise BadRequest("'seed' must be a 64-bit integer.", code="invalid_value")
+        extra["seed"] = seed
+    if (bias := body.get("logit_bias")) is not None:
+        extra["logit_bias"] = _logit_bias(bias)
     session_id = body.get("chat_instance_id") or body.get("session_id")
     if session_id is not None and (not isinstance(session_id, str) or not 0 < len(session_id) <= 200):
         raise BadRequest("'session_id' must be a string of at most 200 characters.", code="invalid_value")
@@ -266,6 +298,7 @@ def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
         _no_nul(session_id, "session_id")
     stream_options = body.get("stream_options") or {}
     tools = _client_tools(body)
+    tools_size = len(json.dumps(tools, ensure_ascii=False)) if tools is not None else 0
     if tools is not None and session_id is not None:
         raise BadRequest("A request with its own 'tools' is stateless: send the whole conversation in 'messages' "
                          "and leave out 'session_id'.", code="invalid_value")  # fmt: skip
@@ -276,7 +309,7 @@ def parse_completion_request(body: dict[str, Any]) -> CompletionRequest:
         raise BadRequest("'parallel_tool_calls' must be true or false.", code="invalid_value")
     return CompletionRequest(
         model=model,
-        messages=_messages(body.get("messages"), tools=tools is not None),
+        messages=_messages(body.get("messages"), tools=tools is not None, used=tools_size),
         stream=body.get("stream") is True,
         include_usage=bool(isinstance(stream_options, dict) and stream_options.get("include_usage")),
         session_id=session_id,

@@ -97,6 +97,7 @@ def _secure(scope, headers: dict[bytes, bytes]) -> bool:
 websocket_urlpatterns = [
     re_path(r"^ws/chats/(?P<chat_id>ci_[A-Za-z0-9]+)/$", ChatConsumer.as_asgi()),
     *extensions.websocket_routes(),  # conversation mode, from the voice app
+    re_path(r"", WebsocketDenier.as_asgi()),  # any other path: refused (403), not a routing error (500)
 ]
 
 websocket_application = SameOriginValidator(TokenAuthMiddleware(URLRouter(websocket_urlpatterns)))

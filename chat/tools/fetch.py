@@ -4,8 +4,10 @@ Every address a host resolves to is checked before connecting, and the connectio
 address (the host name is kept for the ``Host`` header and TLS), so a name that resolves differently a moment
 later cannot slip through. Redirects are followed by hand, up to five, each checked the same way. Private,
 loopback, link-local (cloud metadata at 169.254.169.254 among them), shared, multicast and reserved
-addresses are refused unless the host is in ``TOOLS_FETCH_ALLOWED_HOSTS``. Text is extracted from HTML with
-BeautifulSoup; the body read is capped in size and the whole fetch in time.
+addresses are refused unless the host is in ``TOOLS_FETCH_ALLOWED_HOSTS``, and so are the IPv6 forms that carry an
+IPv4 address inside them (IPv4-mapped and -compatible, 6to4, Teredo, NAT64) when the address inside would be.
+The body read is capped in size, and the whole fetch, reading the page's text included, in time: the text is
+extracted in a child process (``chat.tools.pagetext``), off the event loop.
 """
 
 from __future__ import annotations
@@ -17,9 +19,9 @@ from dataclasses import dataclass
 from urllib.parse import urljoin, urlsplit
 
 import httpx
-from bs4 import BeautifulSoup
 
 from chat.tools.base import ToolError
+from chat.tools.pagetext import Unreadable, readable_isolated
 
 MAX_REDIRECTS = 5
 USER_AGENT = "chat-server fetch_url (+https://github.com/)"
@@ -32,9 +34,23 @@ class FetchLimits:
     timeout: float
 
 
+_NAT64 = ipaddress.ip_network("64:ff9b::/96")
+_IPV4_COMPATIBLE = ipaddress.ip_network("::/96")
+
+
+def _embedded_ipv4(address: ipaddress.IPv6Address) -> list[ipaddress.IPv4Address]:
+    """The IPv4 addresses an IPv6 address stands for, by the transition schemes that route to them."""
+    embedded = [address.ipv4_mapped, address.sixtofour, *(address.teredo or ())]
+    if address in _NAT64 or address in _IPV4_COMPATIBLE:
+        embedded.append(ipaddress.IPv4Address(int(address) & 0xFFFFFFFF))
+    return [ipv4 for ipv4 in embedded if ipv4 is not None]
+
+
 def _refused(address: ipaddress.IPv4Address | ipaddress.IPv6Address) -> bool:
-    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped:
-        address = address.ipv4_mapped
+    if isinstance(address, ipaddress.IPv6Address) and (embedded := _embedded_ipv4(address)):
+        # 6to4 (2002::/16) and Teredo (2001::/32) are not private by ipaddress's tables, yet reach the IPv4
+        # address inside them; none of these forms is a public IPv6 server of its own.
+        return address.teredo is not None or address.sixtofour is not None or any(map(_refused, embedded))
     return (
         address.is_private
         or address.is_loopback
@@ -114,20 +130,8 @@ async def _fetch(url: str, limits: FetchLimits) -> str:
                     charset = response.charset_encoding or "utf-8"
                 finally:
                     await response.aclose()
-                return _readable(bytes(body[: limits.max_bytes]), content_type, charset)
+                try:
+                    return await readable_isolated(bytes(body[: limits.max_bytes]), content_type, charset)
+                except Unreadable as error:
+                    raise ToolError(str(error)) from None
             raise ToolError(f"More than {MAX_REDIRECTS} redirects.")
-
-
-def _readable(body: bytes, content_type: str, charset: str) -> str:
-    text = body.decode(charset, errors="replace")
-    if "html" in content_type or text.lstrip()[:15].lower().startswith(("<!doctype html", "<html")):
-        soup = BeautifulSoup(text, "html.parser")
-        title = soup.title.get_text(strip=True) if soup.title else ""
-        for tag in soup(["script", "style", "noscript", "template", "svg", "head"]):
-            tag.decompose()
-        lines = [line.strip() for line in soup.get_text("\n").splitlines()]
-        text = "\n".join(line for line in lines if line)
-        return f"{title}\n\n{text}" if title else text
-    if content_type and not content_type.startswith(("text/", "application/json", "application/xml")):
-        raise ToolError(f"The page is not text ({content_type.split(';')[0]}).")
-    return text

@@ -260,7 +260,30 @@ async def run_turn(
 async def _finish(
     begun: TurnBegun, outcome: _Outcome, publisher: TurnPublisher | None, started: float
 ) -> tuple[Message, dict[str, Any]]:
-    """Save the reply once; its publisher tells the other tabs once the turn's last events are out."""
+    """Save the reply once; its publisher tells the other tabs once the turn's last events are out. A save
+    that fails still ends the turn: the reply is saved as an ``error`` without its text, or, if even that
+    fails, the turn ends as one (the reaper finishes the row)."""
+    try:
+        message = await _save(begun, outcome, started)
+    except Exception as failure:
+        logger.exception("The reply %s could not be saved", begun.assistant_message.public_id)
+        outcome.error = LLMError("The reply could not be saved.", code="save_failed", detail=repr(failure))
+        outcome.status, outcome.finish_reason = Message.Status.ERROR, "error"
+        outcome.parts, outcome.thinking, outcome.tools = [], [], tooling.ToolRound()
+        try:
+            message = await _save(begun, outcome, started)
+        except Exception:
+            logger.exception("The reply %s could not be saved as failed either", begun.assistant_message.public_id)
+            message = begun.assistant_message
+            message.status, message.finish_reason, message.error_code = outcome.status, "error", "save_failed"
+            message.error_detail = outcome.error.message
+    saved = message_to_dict(message)
+    if publisher is not None:
+        publisher.finished(message, saved, outcome.usage.as_dict() if outcome.usage else None)
+    return message, saved
+
+
+async def _save(begun: TurnBegun, outcome: _Outcome, started: float) -> Message:
     usage = outcome.usage or Usage()
     error = outcome.error
     finish = functools.partial(
@@ -278,11 +301,7 @@ async def _finish(
         error_detail=f"{error.message}\n{error.detail}".strip() if error else "",
         tool_calls=outcome.tools.records,
     )
-    message = await run_db(finish) if begun.persist else finish()
-    saved = message_to_dict(message)
-    if publisher is not None:
-        publisher.finished(message, saved, outcome.usage.as_dict() if outcome.usage else None)
-    return message, saved
+    return await run_db(finish) if begun.persist else finish()
 
 
 class TurnStream:

@@ -29,6 +29,8 @@ ERROR_STATUS = {
     "upstream_rate_limited": 429,
     "upstream_timeout": 504,
     "model_unavailable": 503,
+    "internal_error": 500,
+    "save_failed": 500,
 }
 
 

@@ -15,6 +15,8 @@ from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.middleware import clickjacking, common, csrf, security
 
+from config.headers import DEFAULT_CSP, PERMISSIONS_POLICY
+
 
 class InlineHooks:
     """Run ``process_request``/``process_response`` directly in async mode (they must not do I/O)."""
@@ -31,12 +33,13 @@ class InlineHooks:
 
 
 class SecurityMiddleware(InlineHooks, security.SecurityMiddleware):
-    """Django's security headers, plus a Permissions-Policy: the microphone for this site only, nothing else."""
-
-    PERMISSIONS_POLICY = "microphone=(self), camera=(), geolocation=(), payment=(), usb=()"
+    """Django's security headers, plus a Permissions-Policy (the microphone for this site only, nothing else)
+    and a Content-Security-Policy on HTML that sets none of its own (``config.headers``)."""
 
     def process_response(self, request, response):
-        response.setdefault("Permissions-Policy", self.PERMISSIONS_POLICY)
+        response.setdefault("Permissions-Policy", PERMISSIONS_POLICY)
+        if response.get("Content-Type", "").startswith("text/html"):
+            response.setdefault("Content-Security-Policy", DEFAULT_CSP)
         return super().process_response(request, response)
 
 

@@ -339,3 +339,14 @@ async def test_an_idle_tab_outlives_the_redis_layers_blocking_wait(api, chat, to
     received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["seq"] == 2)
     assert saved_seqs(received) == [1, 2]
     await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "path", ["/ws/", "/ws/nothing/", "/ws/chats/ci_abc/voice/extra/", "/ws/chats/ci_abc\x00/", "/ws/chats/ci_%00/"]
+)
+async def test_a_websocket_path_that_matches_no_route_is_refused(path, token, caplog):
+    """Once an HTTP 500 and a traceback for each such path."""
+    ws = WebsocketCommunicator(application, f"{path}?token={token}", headers=[HOST, ORIGIN])
+    connected, _ = await ws.connect()  # closed before it is accepted: a 403 to the browser
+    assert not connected
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]

@@ -63,7 +63,8 @@ STOCK = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
 IGNORED_HEADERS = {"date", "content-length", "expires"}
-OURS_ONLY = {"permissions-policy"}  # config.compat.middleware.SecurityMiddleware adds it on purpose
+# config.compat.middleware.SecurityMiddleware adds these on purpose (a CSP on HTML that has none of its own).
+OURS_ONLY = {"permissions-policy", "content-security-policy"}
 
 
 def shape(response) -> dict:

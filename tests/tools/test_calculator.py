@@ -23,6 +23,8 @@ from chat.tools.calculator import CalculatorError, calculate, format_number
         ("1 / 3", "0.333333333333333"),
         ("123456789 * 987654321", "121932631112635269"),
         ("2 ** 0.5", "1.41421356237310"),
+        ("(2**6000)**(1/2)", "123023192216111717693155881328" + "0" * 874),  # beyond floats: 30 digits
+        ("(10**300)**(3/2)", "1" + "0" * 450),
     ],
 )
 def test_exact_arithmetic(expression, value):
@@ -33,6 +35,8 @@ def test_exact_arithmetic(expression, value):
     ("expression", "reason"),
     [
         ("9**9**9", "too large"),
+        ("2**6000*2**6000*2**6000", "too large"),  # more digits than Python writes an integer in
+        ("(10**-300)**(-100/3)", "too large"),
         ("2 ** 100000", "too large"),
         ("1e999999", "too large"),
         ("1 / 0", "Division by zero"),

@@ -131,3 +131,21 @@ async def test_stop_during_a_slow_tool_call_saves_the_turn_interrupted(api, chat
     assert reply.status == "interrupted" and reply.content == "Let me wait. "
     assert reply.tool_calls[0]["name"] == "wait" and reply.tool_calls[0]["ok"] is False
     assert "stopped" in reply.tool_calls[0]["content"]
+
+
+def test_only_those_who_may_change_mcp_servers_may_run_list_tools(user, admin_client):
+    """The action runs a stdio server's command: staff who may only view MCP servers must not run it."""
+    from django.contrib.auth.models import Permission
+    from django.test import Client
+
+    server = stdio_server()
+    viewer = type(user).objects.create_user("viewer", password="pw-viewer-1", is_staff=True)
+    viewer.user_permissions.set(Permission.objects.filter(codename="view_mcpserver"))
+    client = Client()
+    client.force_login(viewer)
+    url = "/admin/chat/mcpserver/"
+    assert "list_tools" not in client.get(url).content.decode()
+    response = client.post(url, {"action": "list_tools", "_selected_action": [server.pk]}, follow=True)
+    assert "testtools: add" not in response.content.decode().lower()  # not run: no such action for this user
+    listed = admin_client.post(url, {"action": "list_tools", "_selected_action": [server.pk]}, follow=True)
+    assert "testtools: add" in listed.content.decode().lower()  # a superuser runs it

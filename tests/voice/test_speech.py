@@ -113,12 +113,15 @@ def test_speech_api_pcm_is_24khz_16bit(sdk):
         ({"response_format": "ogg-vorbis"}, "'response_format' must be one of"),
         ({"model": "tts-9"}, "Unknown model"),
         ({"speed": 9}, "'speed' must be"),
+        ({"voice": "v" * 10_000}, "'voice' must be a voice name of at most 100 characters"),
+        ({"model": "piper", "voice": "w" * 99}, "The voice '" + "w" * 60 + "' is"),
     ],
 )
 async def test_speech_api_bad_input_is_a_clear_400(api, body, message):
     request = {"model": "tts-1", "voice": "alloy", "input": "Hi.", **body}
     response = await api.post("/v1/audio/speech", request, content_type="application/json")
     assert response.status_code == 400 and message in response.json()["error"]["message"]
+    assert len(response.content) < 1000  # what was sent is not echoed back whole
 
 
 @pytest.mark.usefixtures("fresh_counters")
