@@ -1,4 +1,4 @@
-"""The README's nginx snippet passes SSE through unbuffered (and websockets), with Debian's nginx."""
+"""The nginx snippet of docs/deployment.md passes SSE through unbuffered (and websockets), with Debian's nginx."""
 
 from __future__ import annotations
 
@@ -22,8 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def readme_snippet() -> tuple[str, str]:
-    """The map line and the location block, exactly as the README gives them."""
-    readme = (ROOT / "README.md").read_text()
+    """The map line and the location block, exactly as docs/deployment.md gives them."""
+    readme = (ROOT / "docs" / "deployment.md").read_text()
     block = readme.split("```\nmap ", 1)[1].split("```", 1)[0]
     map_line, location = block.split("\n\n", 1)
     return "map " + map_line, location

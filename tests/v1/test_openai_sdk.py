@@ -164,20 +164,23 @@ def test_transcription_engine_by_name_and_bad_upload(sdk):
 
 
 @pytest.mark.slow
-def test_readme_curl_examples(daphne_server, token, chat_model, llm):
-    """Every curl example in the README, run as written, in order (with this server's address and token)."""
-    readme = (ROOT / "README.md").read_text()
+def test_readme_curl_examples(daphne_server, token, chat_model, llm, tmp_path):
+    """Every curl example in docs/api.md, run as written, in order (with this server's address and token), in a
+    folder of its own that sees the repository's test fixtures (an example writes hello.mp3)."""
+    (tmp_path / "tests").symlink_to(ROOT / "tests")
+    readme = (ROOT / "docs" / "api.md").read_text()
     blocks = [b.split("```")[0] for b in readme.split("```bash\n")[1:]]
     examples = [b for b in blocks if "curl" in b]
     assert len(examples) >= 7 and sum("/v1/" in b for b in examples) >= 4
     env = {"TOKEN": token, "MODEL": chat_model.public_id, "PATH": "/usr/bin:/bin"}
     script = "set -euo pipefail\n" + "\n".join(examples).replace("http://127.0.0.1:8000", daphne_server.url)
-    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+    result = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=120, env=env, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert '"error": {' not in result.stdout and '"error":{' not in result.stdout, result.stdout
     for expected in ('"models"', '"type":"stream_end"', '"type":"transcription"', '"chat.completion"',
                      "data: [DONE]", '"segments"'):  # fmt: skip
         assert expected in result.stdout, expected
+    assert (tmp_path / "hello.mp3").read_bytes()[:3] in (b"ID3", b"\xff\xfb", b"\xff\xf3")
 
 
 async def test_v1_turn_is_pushed_to_open_tabs(daphne_server, token, chat, llm):
