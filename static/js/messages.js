@@ -1,0 +1,206 @@
+// The conversation's messages: a node per message, a reply growing token by token, its thinking, one block
+// per tool call, the clarifying question's options, the details line and the feedback thumbs.
+// A click on an option is the composer's to answer (app.js listens on the message list for it).
+import { request } from "./api.js";
+import { showError } from "./notice.js";
+import { $, el, els } from "./page.js";
+import { state } from "./state.js";
+
+export function messageNode(id, role, seq) {
+  let node = state.nodes.get(id);
+  if (node) return node;
+  node = el("article", `msg ${role}`);
+  node.dataset.id = id;
+  node.dataset.seq = seq ?? "";
+  node.append(el("div", "who", role === "user" ? "You" : "Assistant"));
+  const thinking = el("details", "thinking");
+  thinking.hidden = true;
+  thinking.append(el("summary", "", "Thinking"), el("div", "thinking-text"));
+  node.append(thinking, el("div", "tools"), el("div", "status-line"), el("div", "body"), el("div", "details"));
+  $(".empty")?.remove();
+  const after = [...els.messages.children].find((other) => Number(other.dataset.seq) > Number(seq ?? Infinity));
+  els.messages.insertBefore(node, after ?? null);
+  state.nodes.set(id, node);
+  return node;
+}
+
+export function setStatus(node, text) {
+  node.querySelector(".status-line").textContent = text || "";
+}
+
+function streamingBody(node) {
+  // Tokens are appended to one text node: no re-render of the list, or of the message, per token.
+  let text = state.streams.get(node.dataset.id);
+  if (!text) {
+    const body = node.querySelector(".body");
+    body.textContent = "";
+    text = document.createTextNode("");
+    body.append(text);
+    node.classList.add("streaming");
+    state.streams.set(node.dataset.id, text);
+  }
+  return text;
+}
+
+export function streamed(node) {
+  return Boolean(state.streams.get(node.dataset.id)?.length);
+}
+
+export function appendToken(node, text) {
+  if (node.querySelector(".status-line").textContent) setStatus(node, "");
+  streamingBody(node).appendData(text);
+  scrollDown();
+}
+
+export function appendThinking(node, text) {
+  const details = node.querySelector(".thinking");
+  details.hidden = false;
+  details.querySelector(".thinking-text").append(text);
+}
+
+export function scrollDown() {
+  const box = els.messages;
+  if (box.scrollHeight - box.scrollTop - box.clientHeight < 200) box.scrollTop = box.scrollHeight;
+}
+
+// ---- tools: one compact block per call, which opens to its arguments and result ----------------------
+
+function toolBlock(node, id) {
+  const box = node.querySelector(".tools");
+  let block = [...box.children].find((child) => child.dataset.callId === id);
+  if (!block) {
+    block = el("details", "tool-call running");
+    block.dataset.callId = id;
+    block.append(el("summary"), el("div", "tool-args"), el("div", "tool-result"));
+    box.append(block);
+  }
+  return block;
+}
+
+export function showToolCall(node, call) {
+  const block = toolBlock(node, call.id);
+  const done = call.ok !== undefined;
+  block.className = `tool-call ${done ? (call.ok ? "ok" : "failed") : "running"}`;
+  block.dataset.name = call.name;
+  const summary = done
+    ? `${call.ok ? "✓" : "✗"} ${call.name} · ${call.durationMs} ms`
+    : call.label || `${call.name}…`;
+  block.querySelector("summary").textContent = summary;
+  if (call.arguments !== undefined) {
+    const args = typeof call.arguments === "string" ? call.arguments : JSON.stringify(call.arguments, null, 2);
+    block.querySelector(".tool-args").replaceChildren(el("strong", "", "Arguments"), el("pre", "", args));
+  }
+  if (done) {
+    block.querySelector(".tool-result").replaceChildren(
+      el("strong", "", call.ok ? "Result" : "Error"),
+      el("pre", "", call.content),
+    );
+  }
+}
+
+// ---- a saved message -------------------------------------------------------------------------------
+
+function showClarification(node, clarification, answerable) {
+  node.querySelector(".clarify")?.remove();
+  if (!clarification?.options?.length || !answerable) return;
+  const box = el("div", "clarify");
+  for (const option of clarification.options) {
+    const button = el("button", "option", option);
+    button.type = "button";
+    button.dataset.option = option;
+    box.append(button);
+  }
+  node.append(box);
+}
+
+export function badge(node, text, kind) {
+  const who = node.querySelector(".who");
+  if (!who.querySelector(`.badge.${kind}`)) who.append(el("span", `badge ${kind}`, text));
+}
+
+function detailsLine(message) {
+  const parts = [];
+  if (message.audio) {
+    parts.push(`voice ${(message.audio.durationMs / 1000).toFixed(1)} s`);
+    parts.push(`transcribed in ${message.audio.transcriptionMs} ms`);
+  }
+  const { ttftMs, durationMs } = message.timings || {};
+  if (ttftMs != null) parts.push(`first token ${ttftMs} ms`);
+  if (message.usage) {
+    const seconds = (durationMs - ttftMs) / 1000;
+    if (message.usage.completionTokens && seconds > 0) {
+      parts.push(`${(message.usage.completionTokens / seconds).toFixed(1)} tokens/s`);
+    }
+    parts.push(`${message.usage.totalTokens} tokens`);
+  }
+  return parts.join(" · ");
+}
+
+const THUMB = '<svg class="i" viewBox="0 0 24 24" aria-hidden="true"><path d="M7 10v11H3V10h4zm0 0l4-8a3 3 0 0 1 3 3v4h5.5a2 2 0 0 1 2 2.3l-1.3 8a2 2 0 0 1-2 1.7H7"/></svg>';
+
+function feedbackButtons(node, message) {
+  const box = el("div", "feedback");
+  for (const [rating, name] of [["up", "Good answer"], ["down", "Bad answer"]]) {
+    const button = el("button", `icon small thumb ${rating}`);
+    button.innerHTML = THUMB;
+    button.type = "button";
+    button.dataset.rating = rating;
+    button.setAttribute("aria-label", name);
+    button.setAttribute("aria-pressed", String(message.feedback === rating));
+    button.addEventListener("click", () => sendFeedback(message.id, rating, box));
+    box.append(button);
+  }
+  node.querySelector(".feedback")?.remove();
+  node.append(box);
+}
+
+async function sendFeedback(messageId, rating, box) {
+  const pressed = box.querySelector(`[data-rating="${rating}"]`);
+  const undo = pressed.getAttribute("aria-pressed") === "true";
+  try {
+    await request(`/api/messages/${messageId}/feedback`, { method: "POST", json: { rating: undo ? null : rating } });
+    for (const button of box.querySelectorAll("button")) button.setAttribute("aria-pressed", "false");
+    pressed.setAttribute("aria-pressed", String(!undo));
+  } catch (error) {
+    showError(error.message, null);
+  }
+}
+
+export function renderSaved(message) {
+  const node = messageNode(message.id, message.role, message.seq);
+  node.dataset.seq = message.seq;
+  state.streams.delete(message.id);
+  node.className = `msg ${message.role} ${message.status}`;
+  node.querySelector(".who").replaceChildren(message.role === "user" ? "You" : "Assistant");
+  const body = node.querySelector(".body");
+  if (message.status === "streaming") {
+    setStatus(node, "thinking…");
+    streamingBody(node).data = message.content;
+    return node;
+  }
+  setStatus(node, "");
+  if (message.role === "assistant" && message.html != null) {
+    body.innerHTML = message.html; // Rendered and sanitised on the server.
+  } else {
+    body.textContent = message.content;
+  }
+  if (message.reasoning) {
+    const details = node.querySelector(".thinking");
+    details.hidden = false;
+    details.querySelector(".thinking-text").textContent = message.reasoning;
+  }
+  for (const call of message.toolCalls || []) showToolCall(node, call);
+  document.querySelectorAll(".clarify").forEach((box) => box.remove()); // only the latest question is open
+  showClarification(node, message.clarification, message.seq >= state.lastSeq);
+  if (message.source === "voice") badge(node, "voice", "voice");
+  if (message.status === "interrupted") badge(node, "stopped", "stopped");
+  if (message.status === "error") {
+    badge(node, "error", "error");
+    if (!message.content && message.error) body.textContent = message.error.message;
+  }
+  node.querySelector(".details").textContent = detailsLine(message);
+  if (message.role === "assistant") feedbackButtons(node, message);
+  if (state.turn?.id === message.id) state.turn.saved = true; // later tokens of it are stale copies
+  state.lastSeq = Math.max(state.lastSeq, message.seq);
+  return node;
+}

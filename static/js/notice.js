@@ -1,0 +1,26 @@
+// The error banner (with its Retry) and the composer's busy state.
+import { els } from "./page.js";
+import { state } from "./state.js";
+
+export function showError(message, retry) {
+  els.error.hidden = false;
+  els.error.querySelector(".text").textContent = message;
+  const button = els.error.querySelector(".retry");
+  button.hidden = !retry;
+  button.onclick = () => {
+    hideError();
+    retry();
+  };
+}
+
+export function hideError() {
+  els.error.hidden = true;
+}
+
+export function setBusy(busy) {
+  state.busy = busy;
+  els.send.hidden = busy || Boolean(state.player);
+  els.stop.hidden = !(busy || state.player);
+  els.mic.disabled = busy && !state.recorder;
+  els.upload.disabled = busy;
+}

@@ -1,0 +1,122 @@
+// The sidebar (models, the chat list, search) and the chat's own actions: create, rename, delete.
+import { getJSON, request } from "./api.js";
+import { showError } from "./notice.js";
+import { $, el, els, layout } from "./page.js";
+import { connectSocket } from "./socket.js";
+import { state } from "./state.js";
+
+let searchTimer = null;
+
+export function onSearchInput() {
+  clearTimeout(searchTimer);
+  searchTimer = setTimeout(search, 250);
+}
+
+async function search() {
+  const query = els.search.value.trim();
+  if (!query) {
+    els.results.hidden = true;
+    els.list.hidden = false;
+    return;
+  }
+  try {
+    const { results } = await getJSON(`/api/search?q=${encodeURIComponent(query)}`);
+    if (els.search.value.trim() !== query) return; // a newer search is on its way
+    els.results.replaceChildren(
+      ...(results.length ? results : [null]).map((hit) => {
+        const item = el("li");
+        if (!hit) {
+          item.append(el("span", "none", "No messages match."));
+          return item;
+        }
+        const link = el("a");
+        link.href = `/c/${hit.chatInstanceId}/#m${hit.seq}`;
+        link.append(el("span", "title", hit.chatTitle), el("span", "snippet"));
+        // The snippet marks matches with « »: shown as <mark>, the rest as text (never as HTML).
+        for (const [index, part] of hit.snippet.split(/[«»]/).entries()) {
+          link.lastChild.append(index % 2 ? el("mark", "", part) : document.createTextNode(part));
+        }
+        item.append(link);
+        return item;
+      }),
+    );
+    els.results.hidden = false;
+    els.list.hidden = true;
+  } catch (error) {
+    showError(error.message, null);
+  }
+}
+
+export async function loadSidebar() {
+  const [{ models }, { chats }] = await Promise.all([getJSON("/api/models"), getJSON("/api/chats")]);
+  els.models.replaceChildren(...models.map((m) => Object.assign(el("option", "", m.name), { value: m.id })));
+  els.list.replaceChildren(
+    ...chats.map((chat) => {
+      const item = el("li");
+      const link = el("a", chat.id === state.chatId ? "current" : "", chat.title || "New chat");
+      link.href = `/c/${chat.id}/`;
+      if (chat.id === state.chatId) link.setAttribute("aria-current", "page");
+      item.append(link);
+      return item;
+    }),
+  );
+  state.chat = chats.find((chat) => chat.id === state.chatId) || state.chat;
+  if (state.chat) els.models.value = state.chat.chatModelId;
+}
+
+export async function refreshTitle() {
+  // The first message names the chat: show the new title in the header and the sidebar.
+  try {
+    await loadSidebar();
+    if (state.chat?.title && els.title.textContent !== state.chat.title) {
+      els.title.textContent = state.chat.title;
+      document.title = `${state.chat.title} · Chat`;
+    }
+  } catch {
+    // The next page load shows it.
+  }
+}
+
+// The page of a new chat has none yet: the first message (or conversation) creates it here.
+export async function ensureChat() {
+  if (state.chatId) return;
+  const chat = await (await request("/api/chats", { method: "POST", json: { chatModelId: els.models.value } })).json();
+  state.chatId = chat.id;
+  state.chat = chat;
+  layout.dataset.chatId = chat.id;
+  history.replaceState(null, "", `/c/${chat.id}/`);
+  $(".chat-actions").hidden = false;
+  connectSocket();
+}
+
+export async function newChat() {
+  try {
+    const chat = await (await request("/api/chats", { method: "POST", json: { chatModelId: els.models.value } })).json();
+    location.href = `/c/${chat.id}/`;
+  } catch (error) {
+    showError(error.message, newChat);
+  }
+}
+
+export async function renameChat() {
+  const title = prompt("Rename this chat:", els.title.textContent);
+  if (title === null || !title.trim()) return;
+  try {
+    await request(`/api/chats/${state.chatId}`, { method: "PATCH", json: { title } });
+    els.title.textContent = title.trim();
+    document.title = `${title.trim()} · Chat`;
+    await loadSidebar();
+  } catch (error) {
+    showError(error.message, null);
+  }
+}
+
+export async function deleteChat() {
+  if (!confirm("Delete this chat and all its messages? This cannot be undone.")) return;
+  try {
+    await request(`/api/chats/${state.chatId}`, { method: "DELETE" });
+    location.href = "/";
+  } catch (error) {
+    showError(error.message, null);
+  }
+}

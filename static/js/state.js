@@ -1,0 +1,26 @@
+// What this tab knows: one object, read and written by the page's modules.
+import { layout } from "./page.js";
+
+export const state = {
+  chatId: layout.dataset.chatId || null,
+  chat: null,
+  // Settles once the models and the conversation have loaded (app.js starts both): a send waits for it.
+  ready: Promise.resolve(),
+  lastSeq: 0, // highest seq of a finished message this tab has shown
+  nodes: new Map(), // message id -> its <article>
+  streams: new Map(), // message id -> the text node a streaming reply grows in
+  // The turn this tab shows (its own, or another tab's seen over the socket): {id, seq, node, lastEventId,
+  // saved}. Its events may come over SSE, the socket and the event log, in any mix: eventIds keep each once.
+  turn: null,
+  resuming: false,
+  busy: false,
+  socket: null,
+  retries: 0,
+  recorder: null,
+  // Spoken replies: the setting (kept per user in this browser), and the sentences waiting to be played.
+  speak: localStorage.getItem(`speakReplies:${layout.dataset.username}`) === "1",
+  spoken: new Set(), // "messageId:index" already queued
+  playlist: [],
+  player: null,
+  talk: null, // conversation mode: {socket, context, stream, node}
+};
