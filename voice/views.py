@@ -7,14 +7,13 @@ import time
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
-from django.http import FileResponse, HttpRequest, HttpResponse, JsonResponse
+from django.http import FileResponse, HttpRequest, HttpResponse
 
 from chat.domain.db import run_db
 from chat.domain.services import TurnBegun
 from chat.exceptions import BadRequest, NotFound
-from chat.http import sse
-from chat.http.api import admit_turn, api_view, optional_str, parse_bool, require_str
-from chat.http.views import collect_turn, sse_response
+from chat.http.api import admit_turn, api_view, optional_str, require_str
+from chat.http.responses import TurnFlags, turn_response
 from chat.models import Message
 from chat.turns.events import Transcription
 from chat.turns.run import TurnOptions, start_turn
@@ -55,9 +54,7 @@ def _transcription_event(message: Message) -> Transcription:
 async def voice_turn_view(request: HttpRequest) -> HttpResponse:
     started = time.monotonic()
     form = request.POST
-    stream = parse_bool(form.get("stream", request.GET.get("stream")), "stream", False)
-    include_tokens = parse_bool(form.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True)
-    speak = parse_bool(form.get("speak", request.GET.get("speak")), "speak", False)
+    flags = TurnFlags.parse(request, form)
     chat_id = require_str(form, "chatInstanceId")
     model_id = optional_str(form, "chatModelId")  # none: the chat's own model
     language = parse_language(form.get("language"))
@@ -84,12 +81,9 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
 
     begun, release = await admit_turn(request, begin)
     event = _transcription_event(begun.user_message)
-    turn = start_turn(begun, TurnOptions(speak=speak), started=started, prelude=[event], on_finish=release)
-    if stream:
-        return sse_response(turn, sse.render_event if include_tokens else sse.render_event_without_tokens)
-    body, status = await collect_turn(turn, begun.user_message, begun.assistant_message)
+    turn = start_turn(begun, TurnOptions(speak=flags.speak), started=started, prelude=[event], on_finish=release)
     transcription = {key: value for key, value in event.to_dict().items() if key != "type"}
-    return JsonResponse({"transcription": transcription, **body}, status=status)
+    return await turn_response(turn, begun, flags, {"transcription": transcription})
 
 
 def _heard_by(user, queryset, owner: str, **lookup):

@@ -38,7 +38,7 @@ from chat.http.api import (
     with_error_headers,
 )
 from chat.http.openai_format import ChunkRenderer, completion, error_body
-from chat.http.views import sse_response
+from chat.http.responses import sse_response
 from chat.models import ChatModel
 from chat.turns.events import Error
 from chat.turns.run import TurnOptions, start_turn

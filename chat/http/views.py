@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Callable
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -35,13 +34,11 @@ from chat.http.api import (
     refuse_nul,
     require_str,
 )
-from chat.models import Message
+from chat.http.responses import TurnFlags, turn_response
 from chat.realtime.follow import follow
 from chat.realtime.frames import parse_cursor
-from chat.turns.events import Error, MessageSaved
-from chat.turns.run import TurnOptions, TurnStream, start_turn, stop_running
+from chat.turns.run import TurnOptions, start_turn, stop_running
 from chat.turns.shutdown import draining
-from chat.turns.upstream import error_status
 
 
 @api_view(["GET"])
@@ -182,41 +179,12 @@ async def message_feedback_view(request: HttpRequest, message_id: str) -> JsonRe
     return JsonResponse({"messageId": message_id, "rating": rating_name, "comment": feedback.comment})
 
 
-def sse_response(
-    turn: TurnStream, render: Callable[[Any, int], bytes | None] = sse.render_event
-) -> StreamingHttpResponse:
-    """A turn as a ``text/event-stream`` response, in the product's format or another renderer's."""
-    turn.keep_alive(settings.CHAT_HEARTBEAT_SECONDS)
-    events = sse.stream(turn.next, render, on_close=turn.aclose)
-    response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
-    for name, value in sse.SSE_HEADERS.items():
-        response[name] = value
-    return response
-
-
-async def collect_turn(turn: TurnStream, begun_user: Message, begun_reply: Message) -> tuple[dict[str, Any], int]:
-    """The non-streaming form: run the same turn to its end; the saved messages and the HTTP status."""
-    error = reply = None
-    for event in await turn.collect():
-        if isinstance(event, MessageSaved):
-            reply = event.message
-        elif isinstance(event, Error):
-            error = event
-    body = {"userMessage": message_to_dict(begun_user), "assistantMessage": reply or message_to_dict(begun_reply)}
-    if error is None:
-        return body, 200
-    body["error"] = {"code": error.code, "message": error.message}
-    return body, error_status(error.code)
-
-
 @api_view(["POST"])
 async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     """``POST /api/chat``: one turn, streamed as SSE or returned as JSON."""
     started = time.monotonic()
     body = parse_json(request)
-    stream = parse_bool(body.get("stream", request.GET.get("stream")), "stream", False)
-    include_tokens = parse_bool(body.get("includeTokens", request.GET.get("includeTokens")), "includeTokens", True)
-    speak = parse_bool(body.get("speak", request.GET.get("speak")), "speak", False)
+    flags = TurnFlags.parse(request, body)
     content = parse_message(body.get("message"))
     chat_id = require_str(body, "chatInstanceId")
     model_id = optional_str(body, "chatModelId")  # none: the chat's own model
@@ -232,11 +200,8 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
             client_message_id=client_message_id,
         ),
     )
-    turn = start_turn(begun, TurnOptions(speak=speak), started=started, on_finish=release)
-    if stream:
-        return sse_response(turn, sse.render_event if include_tokens else sse.render_event_without_tokens)
-    body, status = await collect_turn(turn, begun.user_message, begun.assistant_message)
-    return JsonResponse(body, status=status)
+    turn = start_turn(begun, TurnOptions(speak=flags.speak), started=started, on_finish=release)
+    return await turn_response(turn, begun, flags)
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:
