@@ -3,12 +3,15 @@
     .venv/bin/python bench/fanout.py [--subscribers 1000] [--turns 20]
 
 Two server processes share Redis (channels_redis) and one database; the subscribers of one chat are split
-between them, and turns run through the first, one a second. One process on the in-memory layer is measured
-too. Each is measured under uvicorn (the production server) and daphne. It reports delivered / expected
-message_saved events (goal exactly 1.0) and the delivery latency from the message's commit (its completedAt)
-to its arrival at a subscriber (goal p99 <= 100 ms). The reference, measured first in the same run, is a bare
-Starlette app that pushes the same frames to the same sockets (``bench/starlette_fanout.py``): each row prints
-its p99 against the floor's, which moves with the machine as the product's does.
+between them, and turns run through the first, one a second. Both of channels_redis's layers are measured: its
+pub/sub layer (the product's with Redis) and its list-based one (``--layers redis``: the server processes run
+on ``bench/settings_list_layer.py``, the product's settings with that layer). One process on the in-memory
+layer is measured too. Each is measured under uvicorn (the production server) and daphne. It reports
+delivered / expected message_saved events (goal exactly 1.0) and the delivery latency from the message's
+commit (its completedAt) to its arrival at a subscriber (goal p99 <= 100 ms). The reference, measured first in
+the same run, is a bare Starlette app that pushes the same frames to the same sockets
+(``bench/starlette_fanout.py``): each row prints its p99 against the floor's, which moves with the machine as
+the product's does.
 
 It also prints the CPU spent per websocket frame delivered while the turns run, by the server processes and
 by this load generator (the subscribers), which shares the machine's cores with them: together they set the
@@ -176,7 +179,11 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--subscribers", type=int, default=1000)
     parser.add_argument("--turns", type=int, default=20)
-    parser.add_argument("--layers", default="memory,redis,pubsub", help="which of: memory, redis, pubsub")
+    parser.add_argument(
+        "--layers",
+        default="memory,redis,pubsub",
+        help="which of: memory, redis (channels_redis's list-based layer), pubsub (the product's)",
+    )
     parser.add_argument("--servers", default="uvicorn,daphne", help="which of: uvicorn, uvicorn-wsproto, daphne")
     parser.add_argument("--visible", default="all,10", help="subscribers showing the live reply, per run")
     parser.add_argument("--client", default="raw", choices=["raw", "websockets"], help="the subscribers' client")
@@ -192,12 +199,12 @@ def main() -> None:
     try:
         layers = {
             "memory": ("in-memory layer, 1 process", {}, [18640]),
-            "redis": ("Redis layer, 2 processes", {"REDIS_URL": REDIS_URL}, [18641, 18642]),
-            "pubsub": (
-                "Redis pub/sub, 2 processes",
-                {"REDIS_URL": REDIS_URL, "CHANNEL_LAYER": "redis-pubsub"},
-                [18643, 18644],
-            ),  # fmt: skip
+            "redis": (
+                "Redis layer, 2 processes",
+                {"REDIS_URL": REDIS_URL, "DJANGO_SETTINGS_MODULE": "bench.settings_list_layer"},
+                [18641, 18642],
+            ),
+            "pubsub": ("Redis pub/sub, 2 processes", {"REDIS_URL": REDIS_URL}, [18643, 18644]),
         }
         runs = []
         for shown in args.visible.split(","):

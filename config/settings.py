@@ -1,7 +1,10 @@
-"""Settings. Everything a deployment changes comes from environment variables with working defaults.
+"""Settings, grouped by area under ``# --- Area`` headings. Everything a deployment changes comes from
+environment variables with working defaults; docs/configuration.md lists every variable, by the same areas.
 
 Out of the box: SQLite (WAL) and the in-memory channel layer. In production: ``DATABASE_URL`` (PostgreSQL)
-and ``REDIS_URL`` (channels_redis and the cache). The README's configuration table lists every variable.
+and ``REDIS_URL`` (channels_redis and the cache). Only the standard library, Django, dj-database-url and
+``config/`` are imported here, never the product's code. A benchmark that needs other settings has its own
+settings module under ``bench/``.
 """
 
 from __future__ import annotations
@@ -12,35 +15,12 @@ from pathlib import Path
 import dj_database_url
 from django.core.exceptions import ImproperlyConfigured
 
+from config.env import env_bool, env_float, env_int, env_list, env_str
+from config.redis import client_options
+
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-
-def env_str(name: str, default: str = "") -> str:
-    return os.environ.get(name, default)
-
-
-def env_bool(name: str, default: bool = False) -> bool:
-    value = os.environ.get(name)
-    if value is None or value == "":
-        return default
-    return value.strip().lower() in {"1", "true", "yes", "on"}
-
-
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name)
-    return int(value) if value not in (None, "") else default
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name)
-    return float(value) if value not in (None, "") else default
-
-
-def env_list(name: str, default: str = "") -> list[str]:
-    return [item.strip() for item in os.environ.get(name, default).split(",") if item.strip()]
-
-
-# --- Core -------------------------------------------------------------------------------------------
+# --- Django core and security -----------------------------------------------------------------------
 DEBUG = env_bool("DJANGO_DEBUG", False)
 SECRET_KEY = env_str("DJANGO_SECRET_KEY")
 if not SECRET_KEY:
@@ -104,6 +84,54 @@ TEMPLATES = [
     },
 ]
 
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "home"
+LOGOUT_REDIRECT_URL = "login"
+SESSION_COOKIE_HTTPONLY = True
+# Messages (the admin's "saved" notices) live in the session. Django's default storage tries a signed cookie
+# first and builds its signer on every request, API calls included.
+MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
+# Behind an HTTPS proxy (DJANGO_HTTPS=1): the proxy's X-Forwarded-Proto is trusted, plain HTTP is redirected
+# (health checks excepted), browsers are told to use HTTPS only (HSTS), and cookies are marked Secure.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+if HTTPS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+    SECURE_SSL_REDIRECT = True
+    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
+    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
+    # Whether every subdomain is HTTPS too, and the browsers' preload list, are the operator's to decide
+    # (both are hard to take back); Django's deploy check asks for them (W005, W021), silenced above.
+    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
+    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
+SESSION_COOKIE_SECURE = HTTPS or env_bool("DJANGO_SECURE_COOKIES", False)
+CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+# The proxies whose X-Forwarded-For is believed (addresses or networks, e.g. 127.0.0.1 for an nginx on the
+# same machine). Without them every client behind a proxy would share the proxy's address for the sign-in
+# limit.
+TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+# --- Static files and media -------------------------------------------------------------------------
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
+MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
+MEDIA_URL = "media/"
+# Serve /static/ from the ASGI app itself; turn off when a reverse proxy serves STATIC_ROOT.
+SERVE_STATIC = env_bool("SERVE_STATIC", True)
+
 
 # --- Database ---------------------------------------------------------------------------------------
 # SQLite runs in WAL mode with a busy timeout and IMMEDIATE transactions, so concurrent writers queue
@@ -145,49 +173,42 @@ if DATABASE_URL:
                 "timeout": env_float("DB_POOL_TIMEOUT", 10.0),
             }
 USING_SQLITE = DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3"
-# Threads that run ORM work for async views and consumers (see chat/db.py). SQLite takes one writer at a
-# time and makes the others sleep in its busy handler (1 ms, 2 ms, 5 ms...): one thread that queues the
+# Threads that run ORM work for async views and consumers (see chat/domain/db.py). SQLite takes one writer
+# at a time and makes the others sleep in its busy handler (1 ms, 2 ms, 5 ms...): one thread that queues the
 # work in order starts turns several times faster under load than four that take turns at the lock.
 DB_THREADS = env_int("DB_THREADS", 1 if USING_SQLITE else 4)
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
-# --- Channels and cache -----------------------------------------------------------------------------
+# --- Channels, Redis and the cache ------------------------------------------------------------------
 REDIS_URL = env_str("REDIS_URL")
-# The channel of each process's websocket hub (chat.realtime.hub) carries every chat's pushes for the process.
+# The channel of each process's websocket hub (chat.ws.hub) carries every chat's pushes for the process: the
+# in-memory layer (and the list-based one of bench/settings_list_layer.py) give it room; pub/sub takes no
+# capacity.
 _HUB_CAPACITY = {"chathub*": 100_000}
 # Connections per process and pool. redis-py's default (100, failing when exceeded) is too few for a burst
 # of websocket connects; each one joins a group and reads a live snapshot.
 REDIS_MAX_CONNECTIONS = env_int("REDIS_MAX_CONNECTIONS", 1000)
 if REDIS_URL:
-    from chat.realtime.client import client_options
-
+    # channels_redis's pub/sub layer: one publish per group message, which each process receives once.
+    # (bench/fanout.py also measures its list-based layer, through bench/settings_list_layer.py.)
     CHANNEL_LAYERS = {
         "default": {
-            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
                 "hosts": [
                     {
                         "address": REDIS_URL,
                         "max_connections": REDIS_MAX_CONNECTIONS,
-                        # The layer waits for messages with a 5 s BZPOPMIN: the read timeout must be longer, or
-                        # every quiet websocket dies after 5 s (redis-py 8 made 5 s its default read timeout).
+                        # Above redis-py 8's default read timeout (5 s): the list-based layer, which the
+                        # benchmark runs on these hosts, waits for messages with a 5 s BZPOPMIN, and every
+                        # quiet websocket would die after 5 s.
                         "socket_timeout": 30,
                         **client_options(),
                     }
-                ],
-                "capacity": 1000,
-                "channel_capacity": _HUB_CAPACITY,
-                "expiry": 30,
+                ]
             },
         }
     }
-    # CHANNEL_LAYER=redis-pubsub (the default): channels_redis's pub/sub layer, one publish per group message,
-    # which each process receives once; "redis": its list-based layer above (bench/fanout.py compares them).
-    if env_str("CHANNEL_LAYER", "redis-pubsub") == "redis-pubsub":
-        CHANNEL_LAYERS["default"] = {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {"hosts": CHANNEL_LAYERS["default"]["CONFIG"]["hosts"]},
-        }
     CACHES = {
         "default": {
             "BACKEND": "django.core.cache.backends.redis.RedisCache",
@@ -204,6 +225,7 @@ else:
     }
     CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}
 
+# --- Realtime: the turn event log and running replies -----------------------------------------------
 # The realtime backend: the turn event log, shared by every process with Redis (see chat/realtime/).
 REALTIME_BACKEND = env_str("REALTIME_BACKEND", "redis" if REDIS_URL else "memory")
 # Seconds a finished turn's event log stays readable (GET event stream, websocket replay).
@@ -213,66 +235,10 @@ REALTIME_LOG_TTL = env_int("REALTIME_LOG_TTL", 300)
 REALTIME_ORPHAN_SECONDS = env_float("REALTIME_ORPHAN_SECONDS", 30.0)
 REALTIME_REAPER = env_bool("REALTIME_REAPER", True)
 
-# --- Auth -------------------------------------------------------------------------------------------
-AUTH_PASSWORD_VALIDATORS = [
-    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
-    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
-    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
-    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
-]
-LOGIN_URL = "login"
-LOGIN_REDIRECT_URL = "home"
-LOGOUT_REDIRECT_URL = "login"
-SESSION_COOKIE_HTTPONLY = True
-# Messages (the admin's "saved" notices) live in the session. Django's default storage tries a signed cookie
-# first and builds its signer on every request, API calls included.
-MESSAGE_STORAGE = "django.contrib.messages.storage.session.SessionStorage"
-# Behind an HTTPS proxy (DJANGO_HTTPS=1): the proxy's X-Forwarded-Proto is trusted, plain HTTP is redirected
-# (health checks excepted), browsers are told to use HTTPS only (HSTS), and cookies are marked Secure.
-HTTPS = env_bool("DJANGO_HTTPS", False)
-if HTTPS:
-    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
-    SECURE_SSL_REDIRECT = True
-    SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^readyz$"]
-    SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31_536_000)
-    # Whether every subdomain is HTTPS too, and the browsers' preload list, are the operator's to decide
-    # (both are hard to take back); Django's deploy check asks for them (W005, W021), silenced below.
-    SECURE_HSTS_INCLUDE_SUBDOMAINS = env_bool("DJANGO_HSTS_INCLUDE_SUBDOMAINS", False)
-    SECURE_HSTS_PRELOAD = env_bool("DJANGO_HSTS_PRELOAD", False)
-SESSION_COOKIE_SECURE = HTTPS or env_bool("DJANGO_SECURE_COOKIES", False)
-CSRF_COOKIE_SECURE = SESSION_COOKIE_SECURE
-SECURE_CONTENT_TYPE_NOSNIFF = True
-SECURE_REFERRER_POLICY = "same-origin"
-# The proxies whose X-Forwarded-For is believed (addresses or networks, e.g. 127.0.0.1 for an nginx on the
-# same machine). Without them every client behind a proxy would share the proxy's address for the sign-in
-# limit.
-TRUSTED_PROXIES = env_list("TRUSTED_PROXIES")
+# Seconds running replies get to finish after SIGTERM before they are stopped and saved as interrupted.
+SHUTDOWN_GRACE_SECONDS = env_float("SHUTDOWN_GRACE_SECONDS", 30.0)
 
-# --- Static and media -------------------------------------------------------------------------------
-STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
-STATIC_ROOT = Path(env_str("STATIC_ROOT", str(BASE_DIR / "staticfiles")))
-MEDIA_ROOT = Path(env_str("MEDIA_ROOT", str(VAR_DIR / "media")))
-MEDIA_URL = "media/"
-# Serve /static/ from the ASGI app itself; turn off when a reverse proxy serves STATIC_ROOT.
-SERVE_STATIC = env_bool("SERVE_STATIC", True)
-
-LANGUAGE_CODE = "en-us"
-TIME_ZONE = "UTC"
-USE_I18N = True
-USE_TZ = True
-
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "filters": {"redact": {"()": "config.logs.RedactSecrets"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
-}
-
-# --- Chat -------------------------------------------------------------------------------------------
+# --- Chat and request limits ------------------------------------------------------------------------
 CHAT_MAX_MESSAGE_CHARS = env_int("CHAT_MAX_MESSAGE_CHARS", 32_000)
 # What one request may bring at most (the OpenAI-compatible API sends whole conversations).
 CHAT_MAX_REQUEST_MESSAGES = env_int("CHAT_MAX_REQUEST_MESSAGES", 1000)
@@ -287,6 +253,16 @@ CHAT_EVENTS_MAX_SECONDS = env_float("CHAT_EVENTS_MAX_SECONDS", 300.0)
 # How many prior messages of a conversation are sent upstream as history.
 CHAT_HISTORY_LIMIT = env_int("CHAT_HISTORY_LIMIT", 50)
 
+# --- Rate limits ------------------------------------------------------------------------------------
+# Per user and per API token; 0 turns a limit off.
+RATE_LIMIT_TURNS_PER_MINUTE = env_int("RATE_LIMIT_TURNS_PER_MINUTE", 30)
+RATE_LIMIT_CONCURRENT_STREAMS = env_int("RATE_LIMIT_CONCURRENT_STREAMS", 4)
+# Conversation-mode sockets one user may have open at once (each transcribes and may ask the model early).
+RATE_LIMIT_VOICE_SOCKETS = env_int("RATE_LIMIT_VOICE_SOCKETS", 2)
+# Failed sign-ins per minute, counted per client address and per username, on every sign-in form.
+RATE_LIMIT_LOGINS_PER_MINUTE = env_int("RATE_LIMIT_LOGINS_PER_MINUTE", 10)
+
+# --- Tools and MCP ----------------------------------------------------------------------------------
 # Tools (chat/tools/). A turn calls the model at most CHAT_MAX_TOOL_STEPS times with tools, then once more
 # without. Each call has TOOLS_TIMEOUT seconds, and the model gets at most TOOLS_MAX_OUTPUT_BYTES of its result.
 CHAT_MAX_TOOL_STEPS = env_int("CHAT_MAX_TOOL_STEPS", 5)
@@ -302,6 +278,7 @@ MCP_CONNECT_TIMEOUT = env_float("MCP_CONNECT_TIMEOUT", 10.0)
 MCP_TOOLS_REFRESH_SECONDS = env_float("MCP_TOOLS_REFRESH_SECONDS", 300.0)
 MCP_RETRY_SECONDS = env_float("MCP_RETRY_SECONDS", 30.0)
 
+# --- LLM providers and the local model --------------------------------------------------------------
 # Upstream LLM servers (OpenAI-compatible).
 OPENAI_BASE_URL = env_str("OPENAI_BASE_URL", "http://127.0.0.1:11434/v1")
 OPENAI_MODEL = env_str("OPENAI_MODEL", "")
@@ -332,13 +309,13 @@ LOCAL_LLM_REPEAT_PENALTY = env_float("LOCAL_LLM_REPEAT_PENALTY", 1.1)
 # Load the default local model when the server starts, so the first turn does not wait for it.
 LOCAL_LLM_PRELOAD = env_bool("LOCAL_LLM_PRELOAD", False)
 
-# --- Voice ------------------------------------------------------------------------------------------
+# --- Speech: transcription --------------------------------------------------------------------------
 # Uploads always go to a temporary file, which the decoder reads; nothing large sits in memory.
 FILE_UPLOAD_HANDLERS = ["django.core.files.uploadhandler.TemporaryFileUploadHandler"]
 VOICE_MAX_UPLOAD_BYTES = env_int("VOICE_MAX_UPLOAD_BYTES", 25 * 1024 * 1024)
 VOICE_MAX_SECONDS = env_float("VOICE_MAX_SECONDS", 300.0)
 VOICE_DECODE_TIMEOUT = env_float("VOICE_DECODE_TIMEOUT", 30.0)
-# Speech recognition: "openai-whisper" (default) or "faster-whisper".
+# Speech recognition: "openai-whisper" (default), "faster-whisper", or "openai" (a server: STT_* below).
 WHISPER_ENGINE = env_str("WHISPER_ENGINE", "openai-whisper")
 # "base" and "tiny.en" ship with the project; any openai-whisper model name or .pt path (or, for
 # faster-whisper, a CTranslate2 folder) also works where the weights can be had.
@@ -369,13 +346,15 @@ STT_BASE_URL = env_str("STT_BASE_URL")
 STT_MODEL = env_str("STT_MODEL", "whisper-1")
 STT_API_KEY_ENV = env_str("STT_API_KEY_ENV")
 
-# Conversation mode (/ws/chats/<ci>/voice/): silence that ends a turn; speech over the reply that stops it;
+# --- Conversation mode ------------------------------------------------------------------------------
+# /ws/chats/<ci>/voice/: silence that ends a turn; speech over the reply that stops it;
 # the start of playback during which that speech must last twice as long.
 VOICE_SILENCE_MS = env_int("VOICE_SILENCE_MS", 600)
 VOICE_BARGE_IN_MS = env_int("VOICE_BARGE_IN_MS", 300)
 VOICE_PLAYBACK_GRACE_MS = env_int("VOICE_PLAYBACK_GRACE_MS", 300)
 
-# Speech synthesis (voice/synthesis/): "piper" (default; espeak-ng when piper is not installed), "espeak-ng",
+# --- Speech: synthesis ------------------------------------------------------------------------------
+# voice/synthesis/: "piper" (default; espeak-ng when piper is not installed), "espeak-ng",
 # or "openai" (any OpenAI-compatible /v1/audio/speech server at TTS_BASE_URL).
 TTS_ENGINE = env_str("TTS_ENGINE", "piper")
 TTS_ENGINES = {
@@ -391,14 +370,13 @@ TTS_API_KEY_ENV = env_str("TTS_API_KEY_ENV")
 # The longest text /v1/audio/speech takes (OpenAI's limit).
 TTS_MAX_INPUT_CHARS = env_int("TTS_MAX_INPUT_CHARS", 4096)
 
-# Seconds running replies get to finish after SIGTERM before they are stopped and saved as interrupted.
-SHUTDOWN_GRACE_SECONDS = env_float("SHUTDOWN_GRACE_SECONDS", 30.0)
-
-# --- Limits -----------------------------------------------------------------------------------------
-# Per user and per API token; 0 turns a limit off.
-RATE_LIMIT_TURNS_PER_MINUTE = env_int("RATE_LIMIT_TURNS_PER_MINUTE", 30)
-RATE_LIMIT_CONCURRENT_STREAMS = env_int("RATE_LIMIT_CONCURRENT_STREAMS", 4)
-# Conversation-mode sockets one user may have open at once (each transcribes and may ask the model early).
-RATE_LIMIT_VOICE_SOCKETS = env_int("RATE_LIMIT_VOICE_SOCKETS", 2)
-# Failed sign-ins per minute, counted per client address and per username, on every sign-in form.
-RATE_LIMIT_LOGINS_PER_MINUTE = env_int("RATE_LIMIT_LOGINS_PER_MINUTE", 10)
+# --- Logging ----------------------------------------------------------------------------------------
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "filters": {"redact": {"()": "config.logs.RedactSecrets"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"django.channels.server": {"level": "WARNING"}, "httpx": {"level": "WARNING"}},
+}

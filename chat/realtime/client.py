@@ -10,21 +10,9 @@ from typing import Any
 from django.conf import settings
 
 from chat.loops import for_running_loop
+from config.redis import client_options
 
 _clients: dict[Any, Any] = {}
-
-
-def client_options() -> dict[str, Any]:
-    """Connection options for every Redis client here: the channel layer, the cache and the asyncio client.
-
-    Unless told its own version, redis-py 8 reads it from the package metadata for every new connection
-    (about 1.5 ms of CPU), and a burst of websocket connects opens hundreds of connections.
-    """
-    try:
-        from redis import DriverInfo, __version__
-    except ImportError:  # older redis-py does not read the metadata per connection
-        return {}
-    return {"driver_info": DriverInfo(lib_version=__version__)}
 
 
 def async_redis() -> Any:
