@@ -29,8 +29,8 @@ REDIS_URL = "redis://127.0.0.1:6379/4"
 async def stream_turns(turns: int, tokens: int, publish: bool) -> tuple[float, int]:
     """CPU seconds spent, and events made, by ``turns`` turns of ``tokens`` tokens each."""
     from chat.realtime.base import TurnRef
-    from chat.realtime.publish import TurnPublisher
     from chat.turns.events import StreamEnd, StreamStart, Token, logged
+    from chat.turns.publish import TurnPublisher
 
     stamp = time.time_ns()
     publishers = [TurnPublisher(TurnRef(f"ci_bench{stamp}{i}", 2, f"msg_bench{stamp}{i}")) for i in range(turns)]

@@ -36,8 +36,8 @@ django.setup()
 from django.conf import settings
 engine_name, model, beam, vad, repeat = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4] == "1", int(sys.argv[5])
 settings.WHISPER_THREADS, settings.WHISPER_BEAM_SIZE = 2, beam
-from voice.audio import decode
-from voice.engines import get_engine
+from voice.audio.decoding import decode
+from voice.transcription.registry import get_engine
 engine = get_engine(engine_name, model)
 started = time.perf_counter(); engine.load(); load = time.perf_counter() - started
 out = {"load_s": load}

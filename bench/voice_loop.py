@@ -27,7 +27,7 @@ import time
 import numpy as np
 from common import ENV, ROOT, pct, setup_django, start_server
 
-from voice.vad import Utterances
+from voice.conversation.vad import Utterances
 
 QUESTIONS = [
     "What is the capital of France?",
@@ -43,7 +43,7 @@ FRAME = 1600  # 100 ms at 16 kHz
 
 
 def spoken(text: str) -> np.ndarray:
-    from voice.speech import get_speech_engine
+    from voice.synthesis.registry import get_speech_engine
 
     speech = get_speech_engine().synthesize(text)
     count = int(len(speech.samples) * 16_000 / speech.sample_rate)
@@ -133,7 +133,7 @@ def prepare(engine: str, model: str) -> tuple[str, str]:
 
 def reference(clips: list[np.ndarray], engine: str, model: str) -> list[float]:
     """The transcription alone, in this process: what the loop's first stage cannot beat."""
-    from voice.engines import get_engine
+    from voice.transcription.registry import get_engine
 
     transcriber = get_engine(engine, model)
     transcriber.transcribe(clips[0], short=True)  # warm
@@ -146,7 +146,7 @@ def reference(clips: list[np.ndarray], engine: str, model: str) -> list[float]:
 
 
 def tts_rtf() -> tuple[float, float]:
-    from voice.speech import get_speech_engine
+    from voice.synthesis.registry import get_speech_engine
 
     rates = {}
     for name in ("piper", "espeak-ng"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin, messages
 from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
@@ -19,6 +20,7 @@ from chat.domain.markdown import render_markdown
 from chat.domain.services import api_token_create
 from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, McpServer, Message
 from chat.tools.builtin import BUILTIN_CHOICES, DEFAULT_TOOLS
+from chat.tools.mcp import McpConnection, McpServerConfig
 
 
 def _per_chat(queryset: QuerySet, value) -> Subquery:
@@ -405,10 +407,6 @@ class McpServerAdmin(admin.ModelAdmin):
 
     @admin.action(description="List the selected servers' tools now", permissions=["change"])  # runs a command
     def list_tools(self, request: HttpRequest, queryset):
-        from asgiref.sync import async_to_sync
-
-        from chat.tools.mcp import McpConnection, McpServerConfig
-
         async def listing(config: McpServerConfig) -> tuple[str, list[str] | str]:
             connection = McpConnection(config)
             try:

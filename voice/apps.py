@@ -1,23 +1,21 @@
 from django.apps import AppConfig
 
+from chat.domain import extensions
+
 
 class VoiceConfig(AppConfig):
     name = "voice"
     verbose_name = "Voice"
 
     def ready(self) -> None:
-        from chat.domain import extensions
+        # Imported once the app registry is ready, as Django asks: these modules import models.
+        from voice.conversation.routing import websocket_urlpatterns
         from voice.extension import RECORDING, SPOKEN, latency_summary
-        from voice.speaking import speak
+        from voice.synthesis.speaking import speak
 
         extensions.register(RECORDING)  # chat's messages show their recording without chat naming voice
         extensions.register(SPOKEN)  # and replies can be heard spoken
         extensions.register_admin_summary(latency_summary)
         extensions.register_speaker(speak)  # turns asked to ``speak`` are spoken here
-        from django.urls import re_path
-
-        from voice.conversation import ConversationConsumer
-
-        extensions.register_websocket_route(
-            re_path(r"^ws/chats/(?P<chat_id>ci_[A-Za-z0-9]+)/voice/$", ConversationConsumer.as_asgi())
-        )
+        for route in websocket_urlpatterns:
+            extensions.register_websocket_route(route)  # conversation mode

@@ -1,10 +1,13 @@
-"""Voice turns: the recording is stored and linked to the user's message in the same transaction."""
+"""Voice's writes: voice turns (the recording is stored and linked to the user's message in the same
+transaction), an upload transcribed, and what conversation mode records of a spoken reply."""
 
 from __future__ import annotations
 
+import tempfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+import numpy as np
 from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -17,12 +20,15 @@ from chat.domain.selectors import chat_get
 from chat.domain.services import TurnBegun, turn_begin, turn_find_replay, turn_model
 from chat.exceptions import Busy
 from chat.models import Message
-from voice.audio import FORMATS, decode, has_speech
-from voice.engines import get_engine, unavailable
+from voice.audio import SAMPLE_RATE
+from voice.audio.decoding import FORMATS, decode, has_speech
+from voice.audio.encoding import wav_bytes
 from voice.exceptions import NoSpeech
 from voice.models import AudioRecording, audio_path
+from voice.selectors import chat_is_answering
 from voice.transcription.base import Transcript
 from voice.transcription.errors import TranscriptionError
+from voice.transcription.registry import get_engine, unavailable
 
 
 @dataclass(slots=True)
@@ -50,7 +56,7 @@ def voice_turn_check(
     chat_model = turn_model(chat, model_id)
     if client_message_id and (replay := turn_find_replay(chat, chat_model, client_message_id)):
         return replay
-    if Message.objects.filter(chat=chat, status=Message.Status.STREAMING).exists():
+    if chat_is_answering(chat=chat):
         raise Busy()
     return None
 
@@ -118,3 +124,38 @@ async def transcribe_upload(
         transcription_ms=transcript.elapsed_ms,
     )
     return transcript, recording
+
+
+def utterance_turn_begin(
+    *, user: AbstractBaseUser, chat_id: str, samples: np.ndarray, transcript: Transcript, engine: str, model: str
+) -> TurnBegun:
+    """A conversation's utterance as a WAV recording of the user's message, and the turn begun."""
+    with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as handle:
+        path = Path(handle.name)
+    try:
+        path.write_bytes(wav_bytes(samples, SAMPLE_RATE))
+        recording = Recording(
+            path=path, format="wav", size_bytes=path.stat().st_size, duration_ms=int(len(samples) / SAMPLE_RATE * 1000),
+            language=transcript.language, engine=engine, model_name=model, transcription_ms=transcript.elapsed_ms,
+        )  # fmt: skip
+        return voice_turn_begin(user=user, chat_id=chat_id, model_id=None, transcript=transcript.text,
+                                recording=recording)  # fmt: skip
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def recording_latency_set(
+    *, recording: AudioRecording, text_ms: int, first_token_ms: int | None, first_audio_ms: int | None
+) -> None:
+    """End of speech to final transcription, to the reply's first token and to its first audio, in ms."""
+    AudioRecording.objects.filter(pk=recording.pk).update(
+        text_after_ms=text_ms, first_token_after_ms=first_token_ms, first_audio_after_ms=first_audio_ms
+    )
+
+
+def reply_interrupt(*, message_id: str, spoken: dict[int, str], playing: int | None) -> None:
+    """A reply cut off by the person speaking: ``interrupted``, holding the sentences they heard."""
+    heard = [spoken[index] for index in sorted(spoken) if playing is None or index <= playing]
+    Message.objects.filter(public_id=message_id).exclude(status=Message.Status.STREAMING).update(
+        status=Message.Status.INTERRUPTED, finish_reason="barge_in", content=" ".join(heard)
+    )

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from voice import views
+from voice.http import views
 
 app_name = "voice"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import json
+from datetime import datetime
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
@@ -150,3 +151,24 @@ def tool_messages(tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
         })  # fmt: skip
         out += [{"role": "tool", "tool_call_id": c["id"], "content": c.get("content", "")} for c in calls]
     return out
+
+
+def chat_latest(*, user: AbstractBaseUser) -> ChatInstance | None:
+    """The user's most recently active chat."""
+    return ChatInstance.objects.filter(owner=user).order_by("-updated_at").first()
+
+
+def chat_find(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance | None:
+    """``chat_get`` for pages, which answer a missing chat themselves: None rather than ``NotFound``."""
+    return ChatInstance.objects.filter(owner=user, public_id=chat_id).first()
+
+
+def reply_streaming(*, chat_id: str) -> Message | None:
+    """The chat's reply still streaming (there is at most one), or None."""
+    return Message.objects.filter(chat__public_id=chat_id, status=Message.Status.STREAMING).first()
+
+
+def replies_streaming_before(*, cutoff: datetime, limit: int = 100) -> list[Message]:
+    """Replies still streaming that were begun before ``cutoff`` (with their chats): orphans, maybe."""
+    streaming = Message.objects.filter(status=Message.Status.STREAMING, created_at__lt=cutoff)
+    return list(streaming.select_related("chat")[:limit])

@@ -14,6 +14,7 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.middleware.csrf import CsrfViewMiddleware
 from django.views.decorators.csrf import csrf_exempt
 
+from chat.domain.auth import token_user
 from chat.exceptions import (
     BadRequest,
     ChatError,
@@ -23,7 +24,6 @@ from chat.exceptions import (
     RateLimited,
 )
 from chat.http.ratelimit import acquire_stream, check_turn_rate, subjects
-from chat.realtime import get_backend
 from chat.turns.shutdown import draining
 
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
@@ -55,11 +55,6 @@ def _enforce_csrf(request: HttpRequest) -> None:
     check.process_request(request)
     if check.process_view(request, None, (), {}) is not None:
         raise PermissionDenied("CSRF check failed. Reload the page and try again.", code="csrf_failed")
-
-
-async def token_user(raw: str) -> AbstractBaseUser | None:
-    """The active user of an API token, or None (cached by the realtime backend where it can)."""
-    return await get_backend().token_user(raw)
 
 
 async def authenticate(request: HttpRequest) -> AbstractBaseUser:

@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
 
+from chat.domain.selectors import chat_find, chat_latest
 from chat.http.ratelimit import login_wait, remember_device
-from chat.models import ChatInstance
 from config.headers import PAGE_CSP
 
 
@@ -32,7 +32,7 @@ def content_security_policy(view):
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
     """Pick up where the person was: their most recent chat, or an empty page to start one."""
-    latest = ChatInstance.objects.filter(owner=request.user).order_by("-updated_at").first()
+    latest = chat_latest(user=request.user)
     if latest is not None:
         return redirect("chat-page", chat_id=latest.public_id)
     return render(request, "chat/app.html", {"chat": None})
@@ -42,7 +42,7 @@ def home(request: HttpRequest) -> HttpResponse:
 @login_required
 @ensure_csrf_cookie
 def chat_page(request: HttpRequest, chat_id: str) -> HttpResponse:
-    chat = ChatInstance.objects.filter(owner=request.user, public_id=chat_id).first()
+    chat = chat_find(user=request.user, chat_id=chat_id)
     if chat is None:
         raise Http404("No such chat.")
     return render(request, "chat/app.html", {"chat": chat})

@@ -1,8 +1,8 @@
 """Rate limits: turns per minute, streams at once (per user and per API token), conversation-mode sockets per
 user, failed sign-ins per address and per username (or per browser, for one that signed in as that user before).
 
-Counters are atomic, so they stay correct under concurrency; they live in the realtime backend
-(``chat.realtime``: Redis, shared by every server process, or this process's memory). A limit of 0 turns it
+Counters are atomic, so they stay correct under concurrency; they live in Redis, shared by every server
+process, or in this process's memory (``chat.realtime.counters``). A limit of 0 turns it
 off.
 """
 
@@ -18,7 +18,7 @@ from django.conf import settings
 from django.core import signing
 
 from chat.exceptions import RateLimited
-from chat.realtime import get_backend
+from chat.realtime.counters import get_counters
 
 STREAM_SLOT_TTL = 3600  # a crashed process cannot hold a slot longer than this
 
@@ -38,7 +38,7 @@ async def check_turn_rate(keys: list[str]) -> None:
         return
     window = int(time.time() // 60)
     for key in keys:
-        if await get_backend().incr(f"rl:turns:{key}:{window}", 61) > limit:
+        if await get_counters().incr(f"rl:turns:{key}:{window}", 61) > limit:
             retry = 60 - int(time.time() % 60)
             raise RateLimited(
                 f"Too many messages: the limit is {limit} a minute. Try again in {retry} seconds.", retry_after=retry
@@ -52,7 +52,7 @@ async def acquire_stream(keys: list[str]) -> Callable[[], Awaitable[None]]:
 
     async def release() -> None:
         for key in taken:
-            await get_backend().decr(key)
+            await get_counters().decr(key)
         taken.clear()
 
     if not limit:
@@ -60,7 +60,7 @@ async def acquire_stream(keys: list[str]) -> Callable[[], Awaitable[None]]:
     for subject in keys:
         key = f"rl:streams:{subject}"
         taken.append(key)
-        if await get_backend().incr(key, STREAM_SLOT_TTL) > limit:
+        if await get_counters().incr(key, STREAM_SLOT_TTL) > limit:
             await release()
             raise RateLimited(
                 f"Too many replies streaming at once (the limit is {limit}). Wait for one to finish.", retry_after=2
@@ -74,11 +74,11 @@ async def acquire_voice_socket(user) -> Callable[[], Awaitable[None]]:
     key = f"rl:voice-sockets:user:{user.pk}"
 
     async def release() -> None:
-        await get_backend().decr(key)
+        await get_counters().decr(key)
 
     if not limit:
         return _nothing
-    if await get_backend().incr(key, STREAM_SLOT_TTL) > limit:
+    if await get_counters().incr(key, STREAM_SLOT_TTL) > limit:
         await release()
         raise RateLimited(
             f"Conversation mode is already open in {limit} tabs or windows; close one to talk here.", retry_after=5
@@ -151,7 +151,7 @@ def login_wait(request, username: str) -> int | None:
     this minute (RATE_LIMIT_LOGINS_PER_MINUTE); None when it may try. A browser that signed in as this
     user before is held to its own failures only."""
     limit = settings.RATE_LIMIT_LOGINS_PER_MINUTE
-    if not limit or not any(get_backend().count_sync(key) >= limit for key in _login_keys(request, username)):
+    if not limit or not any(get_counters().count_sync(key) >= limit for key in _login_keys(request, username)):
         return None
     return 60 - int(time.time() % 60)
 
@@ -160,4 +160,4 @@ def login_failed(request, username: str) -> None:
     """Count a failed sign-in against the client's address and the username (successes are not counted)."""
     if settings.RATE_LIMIT_LOGINS_PER_MINUTE:
         for key in _login_keys(request, username):
-            get_backend().incr_sync(key, 61)
+            get_counters().incr_sync(key, 61)

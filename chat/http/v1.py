@@ -17,6 +17,7 @@ from typing import Any
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 
+from chat.domain.auth import token_user
 from chat.domain.db import run_db
 from chat.domain.selectors import chat_model_get, chat_model_list
 from chat.domain.services import (
@@ -34,7 +35,6 @@ from chat.http.api import (
     endpoint,
     parse_json,
     refuse_nul,
-    token_user,
     with_error_headers,
 )
 from chat.http.openai_format import ChunkRenderer, completion, error_body

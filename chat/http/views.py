@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import time
 from typing import Any
 
@@ -34,11 +35,12 @@ from chat.http.api import (
     refuse_nul,
     require_str,
 )
+from chat.http.follow import follow
 from chat.http.responses import TurnFlags, turn_response
-from chat.realtime.follow import follow
 from chat.realtime.frames import parse_cursor
-from chat.turns.run import TurnOptions, start_turn, stop_running
+from chat.turns.run import EarlyAsk, TurnOptions, start_turn, stop_running
 from chat.turns.shutdown import draining
+from chat.turns.upstream import default_local_loaded
 
 
 @api_view(["GET"])
@@ -133,7 +135,7 @@ async def chat_messages_view(request: HttpRequest, chat_id: str) -> JsonResponse
 @api_view(["GET"])
 async def chat_events_view(request: HttpRequest, chat_id: str) -> StreamingHttpResponse:
     """``GET /api/chats/<ci>/events``: the chat's turn as ``text/event-stream`` for EventSource clients, from
-    the event log (``chat.realtime.follow`` says which turn, and from where)."""
+    the event log (``chat.http.follow`` says which turn, and from where)."""
     await run_db(chat_get, user=request.api_user, chat_id=chat_id)
     raw = request.headers.get("Last-Event-ID") or request.GET.get("after")
     try:
@@ -189,18 +191,14 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     chat_id = require_str(body, "chatInstanceId")
     model_id = optional_str(body, "chatModelId")  # none: the chat's own model
     client_message_id = optional_str(body, "clientMessageId")
-    begun, release = await admit_turn(
-        request,
-        lambda: run_db(
-            turn_begin,
-            user=request.api_user,
-            chat_id=chat_id,
-            model_id=model_id,
-            content=content,
-            client_message_id=client_message_id,
-        ),
-    )
-    turn = start_turn(begun, TurnOptions(speak=flags.speak), started=started, on_finish=release)
+    options = TurnOptions(speak=flags.speak)
+    early = EarlyAsk(options)  # the model is asked while the turn is saved
+    save = functools.partial(
+        run_db, turn_begin, user=request.api_user, chat_id=chat_id, model_id=model_id, content=content,
+        client_message_id=client_message_id, on_read=early,
+    )  # fmt: skip
+    begun, release = await admit_turn(request, lambda: early.begin(save()))
+    turn = start_turn(begun, options, started=started, on_finish=release)
     return await turn_response(turn, begun, flags)
 
 
@@ -234,8 +232,6 @@ async def readyz(request: HttpRequest) -> JsonResponse:
     except Exception as error:
         checks["channel_layer"] = f"error: {type(error).__name__}"
     if settings.LOCAL_LLM_PRELOAD:
-        from chat.turns.upstream import default_local_loaded
-
         checks["local_model"] = "ok" if await asyncio.to_thread(default_local_loaded) else "loading"
     if draining():
         checks["server"] = "shutting down"

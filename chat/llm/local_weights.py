@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from chat.llm.errors import ModelUnavailable
-from config.weights import join_verified, package_path, verified
+from config.packaged_weights import join_verified, package_path, verified
 
 DEFAULT_GGUF_NAME = "qwen2.5-coder-0.5b-instruct-q4_k_m.gguf"
 DEFAULT_GGUF_SIZE = 491_400_064

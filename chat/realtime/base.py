@@ -1,6 +1,6 @@
-"""The realtime backend interface: what running turns and the requests around them share, in this process
-or across processes: the turn event log, which turns are alive, stop requests, rate-limit counters, and
-cached token lookups.
+"""The realtime backend interface: what running turns and their readers share, in this process or across
+processes: the turn event log, which turns are alive, and stop requests. (Rate-limit counters are a family
+of their own, ``chat.realtime.counters``; token lookups are cached in Django's cache, ``chat.domain.auth``.)
 
 Django's backends pattern (``django/core/cache/backends``): this interface, one module per implementation
 (``memory`` for one process, ``redis`` for several), and ``chat.realtime.get_backend()`` to pick one from
@@ -19,12 +19,17 @@ import asyncio
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
 
-    from chat.turns.runtime import TurnControl
+class Stoppable(Protocol):
+    """A turn this process runs, as a stop request sees it (``chat.turns.runtime.TurnControl``)."""
+
+    chat_id: str
+    message_id: str
+    done: asyncio.Event
+
+    def stop(self) -> bool: ...  # whether it was still running
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,29 +111,5 @@ class RealtimeBackend(ABC):
         running it, so it is an orphan of a process that is gone."""
 
     @abstractmethod
-    def listen_for_stop(self, control: TurnControl) -> asyncio.Task[None] | None:
+    def listen_for_stop(self, control: Stoppable) -> asyncio.Task[None] | None:
         """Start listening for ``request_stop`` from other processes for a turn this process runs."""
-
-    # --- counters (rate limits) ----------------------------------------------------------------------
-
-    @abstractmethod
-    async def incr(self, key: str, ttl: int) -> int:
-        """Add one to a counter that expires ``ttl`` seconds after it was created; the new count."""
-
-    @abstractmethod
-    async def decr(self, key: str) -> None:
-        """Take one from a counter, never below zero."""
-
-    @abstractmethod
-    def incr_sync(self, key: str, ttl: int) -> int:
-        """``incr`` for synchronous code (the sign-in views)."""
-
-    @abstractmethod
-    def count_sync(self, key: str) -> int:
-        """A counter's value (0 when it does not exist), for synchronous code."""
-
-    # --- API tokens ------------------------------------------------------------------------------------
-
-    @abstractmethod
-    async def token_user(self, raw: str) -> AbstractBaseUser | None:
-        """The active user of an API token, or None; cached for a minute (``chat.domain.services``)."""

@@ -11,6 +11,8 @@ from typing import Any
 
 from channels.layers import get_channel_layer
 
+from chat.realtime import get_backend
+
 logger = logging.getLogger(__name__)
 
 
@@ -43,8 +45,6 @@ async def _send(group: str, message: dict[str, Any]) -> None:
 
 def may_have_listeners(chat_id: str) -> bool:
     """False only when it is certain that no tab has the chat open (``chat.realtime``)."""
-    from chat.realtime import get_backend
-
     return get_backend().may_have_listeners(chat_id)
 
 

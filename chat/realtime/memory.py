@@ -3,68 +3,18 @@
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from channels.layers import InMemoryChannelLayer, get_channel_layer
 from django.conf import settings
 from django.utils import timezone
 
-from chat.realtime.base import LogState, RealtimeBackend, TurnRef
+from chat.realtime.base import LogState, RealtimeBackend, Stoppable, TurnRef
 from chat.realtime.broadcast import chat_group
-from chat.turns import runtime
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
-    from chat.turns.runtime import TurnControl
-
 
 PROCESS_STARTED = timezone.now()
-
-
-class LocalCounters:
-    """Counters that expire ``ttl`` seconds after they were created, in this process's memory.
-
-    Updated in place without leaving the event loop: Django's memory cache would pickle every value, and its
-    async API would run each call on a thread of its own (together most of a turn's rate-limit cost).
-    """
-
-    SWEEP_SECONDS = 60.0
-
-    def __init__(self) -> None:
-        self._lock = threading.Lock()  # the sign-in views count from a worker thread
-        self._counts: dict[str, list[Any]] = {}  # key -> [count, expires at (monotonic)]
-        self._next_sweep = 0.0
-
-    def incr(self, key: str, ttl: int) -> int:
-        now = time.monotonic()
-        with self._lock:
-            if now >= self._next_sweep:
-                self._next_sweep = now + self.SWEEP_SECONDS
-                self._counts = {k: v for k, v in self._counts.items() if v[1] > now}
-            entry = self._counts.get(key)
-            if entry is None or entry[1] <= now:
-                entry = self._counts[key] = [0, now + ttl]
-            entry[0] += 1
-            return int(entry[0])
-
-    def get(self, key: str) -> int:
-        with self._lock:
-            entry = self._counts.get(key)
-            return entry[0] if entry is not None and entry[1] > time.monotonic() else 0
-
-    def decr(self, key: str) -> None:
-        with self._lock:
-            entry = self._counts.get(key)
-            if entry is not None and entry[0] > 0:
-                entry[0] -= 1
-
-    def clear(self) -> None:
-        with self._lock:
-            self._counts.clear()
 
 
 class _Log:
@@ -102,7 +52,6 @@ class MemoryBackend(RealtimeBackend):
     SWEEP_SECONDS = 60.0
 
     def __init__(self) -> None:
-        self.counters = LocalCounters()
         self._logs: dict[str, _Log] = {}  # chat id -> its latest turn's log
         self._turn_waiters: dict[str, list[asyncio.Future[None]]] = {}
         self._next_sweep = 0.0
@@ -166,7 +115,7 @@ class MemoryBackend(RealtimeBackend):
         pass  # one process: a turn is alive exactly while it is in ``chat.turns.runtime``
 
     async def turn_is_alive(self, message_id: str) -> bool:
-        return runtime.get(message_id) is not None
+        return False  # the reaper asks this process's runtime first; no other process shares this memory
 
     def orphans_started_before(self, now: datetime) -> datetime:
         # This process cannot see another's turns, so only a reply older than the process itself is surely an
@@ -180,27 +129,5 @@ class MemoryBackend(RealtimeBackend):
     async def request_stop(self, chat_id: str, message_id: str) -> bool:
         return False  # one process: a turn not running here is not running anywhere
 
-    def listen_for_stop(self, control: TurnControl) -> asyncio.Task[None] | None:
+    def listen_for_stop(self, control: Stoppable) -> asyncio.Task[None] | None:
         return None  # the stop view finds the turn in ``chat.turns.runtime`` directly
-
-    async def incr(self, key: str, ttl: int) -> int:
-        return self.counters.incr(key, ttl)
-
-    async def decr(self, key: str) -> None:
-        self.counters.decr(key)
-
-    def incr_sync(self, key: str, ttl: int) -> int:
-        return self.counters.incr(key, ttl)
-
-    def count_sync(self, key: str) -> int:
-        return self.counters.get(key)
-
-    async def token_user(self, raw: str) -> AbstractBaseUser | None:
-        from chat.domain.db import run_db
-        from chat.domain.services import api_token_cached_user, api_token_lookup
-
-        # The cache is this process's memory: read it here, and send only a miss to a database thread.
-        user = api_token_cached_user(raw=raw)
-        if user is not None:
-            return user
-        return await run_db(api_token_lookup, raw=raw)

@@ -5,7 +5,7 @@ and is named by the last one's id (``<eventId>-0``), so that "the events after N
 following a turn live is one blocking ``XREAD``. A key
 per chat names its latest turn; a key per running turn, refreshed by the process that runs it, says it is
 alive. Appends are buffered and written for every turn of the process at once, one pipeline per tick of
-the publisher (``chat.realtime.publish``), so the log costs no round trip per token.
+the publisher (``chat.turns.publish``), so the log costs no round trip per token.
 """
 
 from __future__ import annotations
@@ -13,18 +13,13 @@ from __future__ import annotations
 import asyncio
 import json
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from django.conf import settings
 
-from chat.domain.cache import shared_cache
 from chat.loops import for_running_loop
-from chat.realtime.base import LogState, RealtimeBackend, TurnRef
-
-if TYPE_CHECKING:
-    from django.contrib.auth.models import AbstractBaseUser
-
-    from chat.turns.runtime import TurnControl
+from chat.realtime import broadcast
+from chat.realtime.base import LogState, RealtimeBackend, Stoppable, TurnRef
 from chat.realtime.client import async_redis
 
 RUNNING_TTL = 3600  # a log outlives a turn that never ends by this much at most
@@ -176,15 +171,11 @@ class RedisBackend(RealtimeBackend):
         return True  # tabs on other processes: knowing would cost a round trip
 
     async def request_stop(self, chat_id: str, message_id: str) -> bool:
-        from chat.realtime import broadcast
-
         await broadcast.request_stop(chat_id, message_id)
         return True
 
-    def listen_for_stop(self, control: TurnControl) -> asyncio.Task[None] | None:
+    def listen_for_stop(self, control: Stoppable) -> asyncio.Task[None] | None:
         from channels.layers import get_channel_layer
-
-        from chat.realtime import broadcast
 
         layer = get_channel_layer()
 
@@ -201,33 +192,3 @@ class RedisBackend(RealtimeBackend):
                 await asyncio.shield(layer.group_discard(group, channel))
 
         return asyncio.create_task(listen())
-
-    async def incr(self, key: str, ttl: int) -> int:
-        async with self.client.pipeline(transaction=True) as pipe:
-            pipe.incr(key)
-            pipe.expire(key, ttl, nx=True)
-            count, _ = await pipe.execute()
-        return int(count)
-
-    async def decr(self, key: str) -> None:
-        if await self.client.decr(key) < 0:  # it had expired
-            await self.client.delete(key)
-
-    def incr_sync(self, key: str, ttl: int) -> int:
-        cache = shared_cache()
-        if cache.add(key, 1, ttl):
-            return 1
-        try:
-            return cache.incr(key)
-        except ValueError:  # expired between add and incr
-            cache.add(key, 1, ttl)
-            return 1
-
-    def count_sync(self, key: str) -> int:
-        return shared_cache().get(key) or 0
-
-    async def token_user(self, raw: str) -> AbstractBaseUser | None:
-        from chat.domain.db import run_db
-        from chat.domain.services import api_token_authenticate
-
-        return await run_db(api_token_authenticate, raw=raw)  # the cache is in Redis: read it on that thread

@@ -19,6 +19,7 @@ from typing import Any
 
 from django.conf import settings
 
+from chat.domain.db import run_db
 from chat.loops import for_running_loop
 from chat.models import McpServer, api_key_from_env
 from chat.tools.base import ToolError
@@ -210,7 +211,5 @@ def connection_for(config: McpServerConfig) -> McpConnection:
 
 async def refresh_all() -> None:
     """Read the tool lists of every active server (the server does this when it starts serving)."""
-    from chat.domain.db import run_db
-
     configs = await run_db(lambda: [McpServerConfig.from_model(s) for s in McpServer.objects.filter(is_active=True)])
     await asyncio.gather(*(connection_for(config).tools() for config in configs), return_exceptions=True)

@@ -240,6 +240,16 @@ class Error(Event):
         return {"type": self.type, "code": self.code, "message": self.message}
 
 
+def ending(saved: dict[str, Any], usage: dict[str, int] | None) -> list[Event]:
+    """The last events of every turn, from its saved reply (``message_to_dict``): the whole reply and its
+    saved form, or the error it failed with; then ``stream_end``."""
+    if saved["status"] == "error" and saved["error"]:
+        last: list[Event] = [Error(saved["error"]["code"], saved["error"]["message"])]
+    else:
+        last = [AgentResponse(saved["id"], saved["content"]), MessageSaved(saved)]
+    return [*last, StreamEnd(saved["finishReason"] or "", usage)]
+
+
 def logged(event: Event, event_id: int) -> dict[str, Any]:
     """An event as the turn event log keeps it (and the GET stream and websockets send it): its dict and its
     ``eventId``."""

@@ -15,11 +15,12 @@ import logging
 from collections.abc import Awaitable, Coroutine
 from typing import TYPE_CHECKING, Any
 
+from chat.domain.serializers import message_to_dict
 from chat.loops import for_running_loop
 from chat.realtime import broadcast, get_backend
 from chat.realtime.base import TurnRef
 from chat.realtime.frames import encode_frames
-from chat.turns.events import AgentResponse, MessageSaved, StreamEnd, logged
+from chat.turns.events import ending, logged
 
 if TYPE_CHECKING:
     from chat.models import Message
@@ -29,7 +30,7 @@ logger = logging.getLogger(__name__)
 BATCH_SECONDS = 0.05
 
 
-async def _logged(action: Awaitable[None], what: str) -> None:
+async def _report_failure(action: Awaitable[None], what: str) -> None:
     """A failing realtime store must not fail the turn: the reply is still saved and pushed."""
     try:
         await action
@@ -64,7 +65,7 @@ class _Ticker:
             await asyncio.sleep(BATCH_SECONDS)
             due, self._due = self._due, []
             batches = [(publisher, batch) for publisher in due if (batch := publisher.take()) is not None]
-            await _logged(get_backend().log_flush(), "write the event log")
+            await _report_failure(get_backend().log_flush(), "write the event log")
             sends = [send for publisher, batch in batches if (send := publisher.publish(batch)) is not None]
             if sends:
                 await asyncio.gather(*sends, return_exceptions=True)
@@ -90,8 +91,6 @@ class TurnPublisher:
             self._begun = asyncio.create_task(self._announce(user_message))
 
     async def _announce(self, user_message: Message) -> None:
-        from chat.domain.serializers import message_to_dict
-
         await broadcast.push_message_saved(self.turn.chat_id, message_to_dict(user_message))
 
     def event(self, payload: dict[str, Any]) -> None:
@@ -145,7 +144,7 @@ class TurnPublisher:
         if self._begun is not None and not self._begun.done():
             await asyncio.shield(self._begun)
         if (batch := self._take()) is not None:
-            await _logged(get_backend().log_flush(), "write the event log")
+            await _report_failure(get_backend().log_flush(), "write the event log")
             if (send := self.publish(batch)) is not None:
                 await send
 
@@ -160,14 +159,12 @@ class TurnPublisher:
         that whoever follows it sees the turn end as always.
         """
         if self._final is not None and (self._last is None or self._last["type"] != "stream_end"):
-            message, saved, usage = self._final
-            next_id = self._last["eventId"] + 1 if self._last else 1
-            ending = (AgentResponse(message.public_id, message.content), MessageSaved(saved),
-                      StreamEnd(message.finish_reason, usage))  # fmt: skip
-            for offset, event in enumerate(ending):
-                self.event(logged(event, next_id + offset))
+            _, saved, usage = self._final
+            last_id = self._last["eventId"] if self._last else 0
+            for event_id, event in enumerate(ending(saved, usage), start=last_id + 1):
+                self.event(logged(event, event_id))
         self._ended = True
         await self.flush()
         if self._final is not None:
             await broadcast.push_message_saved(self.turn.chat_id, self._final[1])
-        await _logged(get_backend().log_end(self.turn), "end a turn's log")
+        await _report_failure(get_backend().log_end(self.turn), "end a turn's log")

@@ -18,6 +18,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from chat.domain.db import run_db
+from chat.domain.selectors import replies_streaming_before
 from chat.domain.serializers import message_to_dict
 from chat.domain.services import messages_interrupt_orphans
 from chat.models import Message
@@ -29,9 +30,7 @@ logger = logging.getLogger(__name__)
 
 
 def _stale_replies() -> list[Message]:
-    cutoff = get_backend().orphans_started_before(timezone.now())
-    streaming = Message.objects.filter(status=Message.Status.STREAMING, created_at__lt=cutoff)
-    return list(streaming.select_related("chat")[:100])
+    return replies_streaming_before(cutoff=get_backend().orphans_started_before(timezone.now()))
 
 
 def _interrupt(message: Message) -> dict[str, Any] | None:

@@ -8,6 +8,7 @@ request, a client disconnect and a heartbeat timer can all act on it; every outp
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import functools
 import logging
 import time
@@ -19,31 +20,31 @@ from django.conf import settings
 
 from chat.domain import extensions
 from chat.domain.db import run_db
+from chat.domain.selectors import reply_streaming
 from chat.domain.serializers import message_to_dict
 from chat.domain.services import TurnBegun, message_finish, message_refresh_final, messages_interrupt_orphans
-from chat.llm.base import LLMRequest, ToolCallAssembler, Usage
+from chat.llm.base import LLMChunk, LLMRequest, ToolCallAssembler, Usage
 from chat.llm.errors import LLMError
 from chat.models import Message
 from chat.realtime import get_backend
 from chat.realtime.base import TurnRef
-from chat.realtime.publish import TurnPublisher
 from chat.tools.base import ToolContext
 from chat.tools.mcp import McpServerConfig
 from chat.turns import runtime, speculation, tooling, upstream
 from chat.turns.events import (
     HEARTBEAT,
-    AgentResponse,
     Error,
     Event,
-    MessageSaved,
     Status,
     StreamEnd,
     StreamStart,
     Thinking,
     Token,
     ToolCallDelta,
+    ending,
     logged,
 )
+from chat.turns.publish import TurnPublisher
 
 logger = logging.getLogger(__name__)
 
@@ -64,7 +65,7 @@ class TurnOptions:
     parallel_tool_calls: bool | None = None
     # Whether the chat model's own tools (built-in and MCP) are offered and run on the server.
     server_tools: bool = True
-    # Speak the reply: ``speech`` events, sentence by sentence, among its tokens (see ``voice.speaking``).
+    # Speak the reply: ``speech`` events, sentence by sentence, among its tokens (see ``voice.synthesis.speaking``).
     speak: bool = False
 
 
@@ -76,6 +77,49 @@ async def speculate(begun: TurnBegun, options: TurnOptions) -> None:
     if toolset:
         request.tools = toolset.as_openai()
     speculation.start(begun.chat.public_id, upstream.provider_for(begun.chat_model), request)
+
+
+class EarlyAsk:
+    """Asks the model for a turn as soon as its history is read, while its rows are still being written.
+
+    Passed as ``turn_begin``'s ``on_read`` (called on the database thread); the turn then takes the reply over
+    (``chat.turns.speculation``), so the save and the model's first token overlap instead of adding up.
+    ``begin`` runs the save and hands back the turn once the early request is registered (or dropped, if
+    the save failed).
+    """
+
+    def __init__(self, options: TurnOptions) -> None:
+        self.options = options
+        self.loop = asyncio.get_running_loop()
+        self.asked: concurrent.futures.Future[None] | None = None
+        self.chat_id = ""
+
+    def __call__(self, preview: TurnBegun) -> None:
+        self.chat_id = preview.chat.public_id
+        self.asked = asyncio.run_coroutine_threadsafe(speculate(preview, self.options), self.loop)
+
+    async def begin(self, save: Awaitable[TurnBegun]) -> TurnBegun:
+        try:
+            begun = await save
+        except BaseException:
+            await self._asked()
+            self._drop()  # not saved (the chat is busy, say): nobody will take the reply over
+            raise
+        await self._asked()
+        if begun.replay:
+            self._drop()  # a retry that raced its first attempt: the stored turn is replayed
+        return begun
+
+    async def _asked(self) -> None:
+        if self.asked is not None:
+            try:
+                await asyncio.shield(asyncio.wrap_future(self.asked))
+            except Exception:  # the turn asks the model itself
+                logger.exception("Could not ask the model early")
+
+    def _drop(self) -> None:
+        if self.chat_id:
+            speculation.drop(self.chat_id)
 
 
 def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
@@ -155,77 +199,8 @@ async def run_turn(
     outcome = _Outcome()
     try:
         control.cancellable = True
-        request = build_request(begun, options)
-        toolset = await _toolset(begun, options)
-        if toolset:
-            request.tools = toolset.as_openai()
-        context = ToolContext(begun.chat.owner_id if begun.persist else None, chat_id)
-        provider = upstream.provider_for(begun.chat_model)
-        step = 0
-        made: set[tuple[str, str]] = set()  # (name, arguments) of the calls run this turn
-        guessed = speculation.claim(chat_id, request) if begun.persist else None
-        while True:
-            calls = ToolCallAssembler()
-            round_text: list[str] = []
-            stream, guessed = guessed or provider.stream(request), None
-            async for chunk in stream:
-                if chunk.content:
-                    if outcome.ttft_ms is None:
-                        outcome.ttft_ms = int((time.monotonic() - started) * 1000)
-                    outcome.parts.append(chunk.content)
-                    round_text.append(chunk.content)
-                    yield Token(chunk.content)
-                if chunk.reasoning:
-                    outcome.thinking.append(chunk.reasoning)
-                    yield Thinking(chunk.reasoning)
-                if chunk.status:
-                    yield Status(chunk.status, state="queued")
-                if chunk.tool_calls:
-                    calls.feed(chunk.tool_calls)
-                    if options.client_tools is not None:
-                        for delta in chunk.tool_calls:
-                            yield ToolCallDelta(delta.index, delta.id, delta.name, delta.arguments)
-                if chunk.finish_reason:
-                    outcome.finish_reason = chunk.finish_reason
-                if chunk.usage:
-                    outcome.add_usage(chunk.usage)
-            if not calls or not toolset or options.client_tools is not None or request.tools is None:
-                if not "".join(outcome.parts).strip() and (results := [r for r in outcome.tools.records if r["ok"]]):
-                    # Silent after its tools (small models repeat a call instead of answering): the answer
-                    # is what the last tool found.
-                    outcome.parts.append(results[-1]["content"])
-                    yield Token(results[-1]["content"])
-                    outcome.finish_reason = "stop"
-                break  # an answer, or calls that are not ours to run (or come after tools were withdrawn)
-            # The model called tools: run them, give it the results, and call it again.
-            round_calls = calls.calls(f"call_{reply.public_id}_{step + 1}")
-            keys = {(c.name, c.arguments.strip()) for c in round_calls}
-            if keys <= made:
-                # Calls it already made this turn, results and all (small models loop): not run again; it
-                # answers now with what it has.
-                request.tools = None
-                outcome.finish_reason = None
-                continue
-            made |= keys
-            step += 1
-            request.messages.append(
-                {
-                    "role": "assistant",
-                    "content": "".join(round_text),
-                    "tool_calls": [c.as_openai() for c in round_calls],
-                }
-            )
-            async for event in tooling.run_calls(round_calls, toolset, context, outcome.tools, step):
-                yield event
-            request.messages += outcome.tools.messages
-            if outcome.tools.clarification is not None:
-                question = outcome.tools.clarification.question
-                outcome.parts.append(("\n\n" if outcome.parts else "") + question)
-                outcome.finish_reason = "clarification"
-                break
-            if step >= settings.CHAT_MAX_TOOL_STEPS:
-                request.tools = None  # the last round: the model answers with what it has
-            outcome.finish_reason = None
+        async for event in _answer(begun, options, outcome, started):
+            yield event
     except LLMError as error:
         outcome.error, outcome.status = error, Message.Status.ERROR
         logger.warning("Turn %s failed: %s (%s)", reply.public_id, error.code, error.detail)
@@ -247,14 +222,96 @@ async def run_turn(
         outcome.status = Message.Status.ERROR
     finally:
         control.cancellable = False
-    message, saved = await asyncio.shield(_finish(begun, outcome, publisher, started))
-    usage = outcome.usage.as_dict() if outcome.usage else None
-    if outcome.error and message.status == Message.Status.ERROR:
-        yield Error(outcome.error.code, outcome.error.message)
-    else:
-        yield AgentResponse(message.public_id, message.content)
-        yield MessageSaved(saved)
-    yield StreamEnd(message.finish_reason, usage)
+    _, saved = await asyncio.shield(_finish(begun, outcome, publisher, started))
+    for event in ending(saved, outcome.usage.as_dict() if outcome.usage else None):
+        yield event
+
+
+async def _answer(begun: TurnBegun, options: TurnOptions, outcome: _Outcome, started: float) -> AsyncIterator[Event]:
+    """The model asked, and asked again with its tools' results, until it answers: the tool loop.
+
+    A round of calls it already made this turn (small models loop) is not run again: it answers with what it
+    has. After ``CHAT_MAX_TOOL_STEPS`` rounds it must answer without tools. A /v1 client's own tools are not
+    run here: their calls were streamed back, and the turn ends.
+    """
+    chat_id, reply = begun.chat.public_id, begun.assistant_message
+    request = build_request(begun, options)
+    toolset = await _toolset(begun, options)
+    if toolset:
+        request.tools = toolset.as_openai()
+    context = ToolContext(begun.chat.owner_id if begun.persist else None, chat_id)
+    provider = upstream.provider_for(begun.chat_model)
+    guessed = speculation.claim(chat_id, request) if begun.persist else None
+    made: set[tuple[str, str]] = set()  # (name, arguments) of the calls run this turn
+    step = 0
+    while True:
+        calls, said = ToolCallAssembler(), len(outcome.parts)
+        async for event in _model_call(guessed or provider.stream(request), outcome, calls, options, started):
+            yield event
+        guessed = None
+        if not calls or not toolset or options.client_tools is not None or request.tools is None:
+            if (answer := _silent_after_tools(outcome)) is not None:
+                yield Token(answer)
+            return  # an answer, or calls that are not ours to run (or come after tools were withdrawn)
+        round_calls = calls.calls(f"call_{reply.public_id}_{step + 1}")
+        keys = {(c.name, c.arguments.strip()) for c in round_calls}
+        outcome.finish_reason = None
+        if keys <= made:
+            request.tools = None  # the same calls again: it answers now with what it has
+            continue
+        made |= keys
+        step += 1
+        text = "".join(outcome.parts[said:])
+        request.messages.append(
+            {"role": "assistant", "content": text, "tool_calls": [c.as_openai() for c in round_calls]}
+        )
+        async for event in tooling.run_calls(round_calls, toolset, context, outcome.tools, step):
+            yield event
+        request.messages += outcome.tools.messages
+        if outcome.tools.clarification is not None:
+            question = outcome.tools.clarification.question
+            outcome.parts.append(("\n\n" if outcome.parts else "") + question)
+            outcome.finish_reason = "clarification"
+            return
+        if step >= settings.CHAT_MAX_TOOL_STEPS:
+            request.tools = None  # the last round: the model answers with what it has
+
+
+async def _model_call(
+    stream: AsyncIterator[LLMChunk], outcome: _Outcome, calls: ToolCallAssembler, options: TurnOptions, started: float
+) -> AsyncIterator[Event]:
+    """One call of the model as events: its text and reasoning as they stream, its tool calls gathered."""
+    async for chunk in stream:
+        if chunk.content:
+            if outcome.ttft_ms is None:
+                outcome.ttft_ms = int((time.monotonic() - started) * 1000)
+            outcome.parts.append(chunk.content)
+            yield Token(chunk.content)
+        if chunk.reasoning:
+            outcome.thinking.append(chunk.reasoning)
+            yield Thinking(chunk.reasoning)
+        if chunk.status:
+            yield Status(chunk.status, state="queued")
+        if chunk.tool_calls:
+            calls.feed(chunk.tool_calls)
+            if options.client_tools is not None:
+                for delta in chunk.tool_calls:
+                    yield ToolCallDelta(delta.index, delta.id, delta.name, delta.arguments)
+        if chunk.finish_reason:
+            outcome.finish_reason = chunk.finish_reason
+        if chunk.usage:
+            outcome.add_usage(chunk.usage)
+
+
+def _silent_after_tools(outcome: _Outcome) -> str | None:
+    """A model silent after its tools (small models repeat a call instead of answering) answers with what
+    the last tool found."""
+    results = [record for record in outcome.tools.records if record["ok"]]
+    if "".join(outcome.parts).strip() or not results:
+        return None
+    outcome.parts.append(results[-1]["content"])
+    outcome.finish_reason = "stop"
+    return str(results[-1]["content"])
 
 
 async def _finish(
@@ -446,8 +503,7 @@ async def reply_settled(message: Message, *, timeout: float) -> Message:
 
 async def stop_running(chat_id: str) -> Message | None:
     """Stop the reply streaming in this chat, wherever it runs, and return it once it is saved."""
-    streaming = Message.objects.filter(chat__public_id=chat_id, status=Message.Status.STREAMING)
-    message = await run_db(streaming.first)
+    message = await run_db(reply_streaming, chat_id=chat_id)
     if message is None:
         return None
     control = runtime.get(message.public_id)
@@ -476,9 +532,5 @@ async def replay_turn(begun: TurnBegun, *, prelude: Iterable[Event] = ()) -> Asy
     saved = message_to_dict(reply)
     if reply.content:
         yield Token(reply.content)
-    if reply.status == Message.Status.ERROR:
-        yield Error(reply.error_code, saved["error"]["message"])
-    else:
-        yield AgentResponse(reply.public_id, reply.content)
-        yield MessageSaved(saved)
-    yield StreamEnd(reply.finish_reason, saved["usage"])
+    for event in ending(saved, saved["usage"]):
+        yield event

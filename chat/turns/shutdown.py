@@ -18,7 +18,8 @@ from typing import Any
 
 from django.conf import settings
 
-from chat.turns import runtime
+from chat.tools import mcp
+from chat.turns import reaper, runtime
 
 logger = logging.getLogger(__name__)
 
@@ -35,11 +36,7 @@ def install(loop: asyncio.AbstractEventLoop) -> None:
         return
     _state["installed"] = True
     if settings.REALTIME_REAPER:
-        from chat.realtime import reaper
-
         _state["reaper"] = loop.create_task(reaper.run())
-    from chat.tools import mcp
-
     _state["mcp"] = loop.create_task(mcp.refresh_all())  # read the MCP servers' tool lists now
     previous = signal.getsignal(signal.SIGTERM)
     loop.add_signal_handler(signal.SIGTERM, lambda: loop.create_task(_drain(loop, previous)))

@@ -18,7 +18,7 @@ from django.utils.module_loading import import_string
 from chat.llm.base import LLMProvider, ProviderConfig
 from chat.llm.errors import LLMError, ModelUnavailable
 from chat.llm.local import LocalProvider
-from chat.llm.weights import resolve_gguf
+from chat.llm.local_weights import resolve_gguf
 from chat.models import ChatModel, api_key_from_env
 
 logger = logging.getLogger(__name__)

@@ -6,9 +6,9 @@ import json
 from typing import Any
 from urllib.parse import parse_qs
 
-from channels.db import database_sync_to_async
 from channels.generic.websocket import AsyncWebsocketConsumer
 
+from chat.domain.db import run_db
 from chat.domain.selectors import chat_get, message_list
 from chat.domain.serializers import message_to_dict
 from chat.exceptions import NotFound
@@ -16,7 +16,7 @@ from chat.models import Message
 from chat.realtime import broadcast, get_backend
 from chat.realtime.base import TurnRef
 from chat.realtime.frames import encode_frames
-from chat.realtime.hub import Hub
+from chat.ws.hub import Hub
 from config.compat.consumers import LeanConsumer
 
 
@@ -42,7 +42,7 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
 
     Delivery through the channel layer is at most once, so every message carries its ``seq``: a client that
     reconnects with ``?after=<last seq>`` gets what it missed, and this consumer drops anything it already sent.
-    It touches the database only in ``connect``, through ``database_sync_to_async`` (see the mixin).
+    It touches the database only in ``connect``, through ``run_db`` (the database threads).
 
     A tab that does not show the live reply (hidden) says so, with ``?live=0`` or a ``{"type": "live",
     "on": false}`` frame: it then gets saved messages only, not each running turn's frames (with many tabs
@@ -73,7 +73,7 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
         await self.hub.join(self.group, self)
         if self.live:
             await self.hub.join(self.live_group, self)
-        missed = await database_sync_to_async(_catch_up)(user, self.chat_id, after)
+        missed = await run_db(_catch_up, user, self.chat_id, after)
         if missed is None:
             await self.disconnect(0)
             await self.close()  # The same refusal whether the chat is someone else's or does not exist.

@@ -8,13 +8,14 @@ from channels.auth import AuthMiddlewareStack
 from channels.routing import URLRouter
 from channels.security.websocket import WebsocketDenier
 from django.conf import settings
+from django.contrib.auth.models import AnonymousUser
 from django.http.request import split_domain_port, validate_host
 from django.urls import re_path
 from django.utils.http import is_same_domain
 
 from chat.domain import extensions
-from chat.http.api import token_user
-from chat.realtime.consumers import ChatConsumer
+from chat.domain.auth import token_user
+from chat.ws.consumers import ChatConsumer
 
 
 class TokenAuthMiddleware:
@@ -37,8 +38,6 @@ class TokenAuthMiddleware:
                 token = value[7:].decode().strip()
         if not token:
             return await self.session_app(scope, receive, send)
-        from django.contrib.auth.models import AnonymousUser
-
         user = await token_user(token)
         scope = {**scope, "user": user or AnonymousUser(), "auth_method": "token"}
         return await self.app(scope, receive, send)

@@ -1,7 +1,7 @@
 """Copies and overrides of framework internals, kept together and fenced.
 
 Each module here follows code inside Django, Channels or asgiref, for speed (see each module's docstring and
-the README's benchmark notes). ``FOLLOWS`` records, for each module, the upstream code it follows and a hash
+docs/benchmarks.md). ``FOLLOWS`` records, for each module, the upstream code it follows and a hash
 of that code's source as installed from the locked versions; ``tests/compat/`` fails when an upgrade changes
 any of it. Then re-read the upstream code beside the module here, carry its change over (or drop the copy),
 and record the new hash.

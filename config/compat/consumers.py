@@ -9,7 +9,7 @@ Channels' ``await_many_dispatch`` starts a new task and an ``asyncio.wait`` for 
 the client or the channel layer; with a frame going to a thousand tabs, that bookkeeping cost as much as
 writing the frames. ``serve`` reads each source with one long-lived task instead. A consumer without a
 channel of its own (``own_channel = False``) gets the layer's messages through ``deliver``, from one
-reader per process (``chat.realtime.hub``).
+reader per process (``chat.ws.hub``).
 
 ``__call__`` follows ``channels.consumer.AsyncConsumer.__call__`` and ``dispatch`` follows
 ``AsyncConsumer.dispatch``, with those two changes.
@@ -68,7 +68,7 @@ async def serve(
 class LeanConsumer:
     channel_layer_alias: str
     # False: the consumer has no layer channel of its own; what it gets from the layer comes through
-    # ``deliver`` (``chat.realtime.hub``, one reader per process).
+    # ``deliver`` (``chat.ws.hub``, one reader per process).
     own_channel = True
     # Messages delivered but not yet handled; beyond that a slow tab misses messages, as a full channel would.
     INBOX = 1000

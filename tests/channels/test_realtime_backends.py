@@ -1,4 +1,5 @@
-"""The realtime backends against the same tests: process memory, and Redis (the production one)."""
+"""The realtime backends and the rate-limit counters against the same tests: process memory, and Redis (the
+production one)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,9 @@ import time
 
 import pytest
 
+from chat.domain.auth import token_user
 from chat.realtime.base import TurnRef
+from chat.realtime.counters import LocalCounters, RedisCounters
 from chat.realtime.memory import MemoryBackend
 from chat.realtime.redis import RedisBackend
 
@@ -116,13 +119,13 @@ async def test_alive_markers(backend, settings):
 
     settings.REALTIME_ORPHAN_SECONDS = 1
     t = turn()
-    if isinstance(backend, MemoryBackend):  # one process: alive means running here
-        assert not await backend.turn_is_alive(t.message_id)
-        control = runtime.TurnControl(t.chat_id, t.message_id)
+    if isinstance(backend, MemoryBackend):  # one process: no other process's turn is alive (the reaper asks
+        control = runtime.TurnControl(t.chat_id, t.message_id)  # this process's runtime itself)
         runtime.register(control)
-        assert await backend.turn_is_alive(t.message_id)
-        runtime.unregister(control)
+        backend.log_begin(t)
+        await backend.turns_alive([t.message_id])
         assert not await backend.turn_is_alive(t.message_id)
+        runtime.unregister(control)
         return
     backend.log_begin(t)
     await backend.log_flush()
@@ -135,25 +138,35 @@ async def test_alive_markers(backend, settings):
     assert not await backend.turn_is_alive(t.message_id)
 
 
-async def test_counters(backend):
+@pytest.fixture(params=["memory", "redis"])
+def counters(request, settings):
+    if request.param == "memory":
+        return LocalCounters()
+    if not redis_answers():
+        pytest.skip("Redis does not answer on 127.0.0.1:6379 (scripts/services.sh starts it)")
+    settings.REDIS_URL = REDIS_URL
+    return RedisCounters()
+
+
+async def test_counters(counters):
     key = f"rl:test:{time.time_ns()}"
-    assert [await backend.incr(key, 60) for _ in range(3)] == [1, 2, 3]
-    await backend.decr(key)
-    assert await backend.incr(key, 60) == 3
+    assert [await counters.incr(key, 60) for _ in range(3)] == [1, 2, 3]
+    await counters.decr(key)
+    assert await counters.incr(key, 60) == 3
     for _ in range(5):
-        await backend.decr(key)
-    assert await backend.incr(key, 60) == 1  # never below zero
+        await counters.decr(key)
+    assert await counters.incr(key, 60) == 1  # never below zero
     sync_key = key + ":sync"
-    assert backend.count_sync(sync_key) == 0
-    assert [backend.incr_sync(sync_key, 60) for _ in range(2)] == [1, 2]
-    assert backend.count_sync(sync_key) == 2
+    assert counters.count_sync(sync_key) == 0
+    assert [counters.incr_sync(sync_key, 60) for _ in range(2)] == [1, 2]
+    assert counters.count_sync(sync_key) == 2
 
 
-async def test_counters_expire(backend):
+async def test_counters_expire(counters):
     key = f"rl:test:{time.time_ns()}"
-    assert await backend.incr(key, 1) == 1
+    assert await counters.incr(key, 1) == 1
     await asyncio.sleep(1.2)
-    assert await backend.incr(key, 1) == 1
+    assert await counters.incr(key, 1) == 1
 
 
 async def test_stop_requests_reach_the_process_that_runs_the_turn(backend):
@@ -178,10 +191,10 @@ async def test_stop_requests_reach_the_process_that_runs_the_turn(backend):
 
 
 @pytest.mark.django_db(transaction=True)
-async def test_token_lookups(backend, user, token):
-    assert (await backend.token_user(token)).pk == user.pk
-    assert (await backend.token_user(token)).pk == user.pk  # cached
-    assert await backend.token_user("tok_unknown") is None
+async def test_token_lookups(user, token):
+    assert (await token_user(token)).pk == user.pk
+    assert (await token_user(token)).pk == user.pk  # cached
+    assert await token_user("tok_unknown") is None
 
 
 @pytest.mark.django_db(transaction=True)
@@ -191,7 +204,8 @@ async def test_the_reaper_finishes_only_what_no_process_runs(chat, settings, mon
     from django.utils import timezone
 
     from chat.models import ChatInstance, Message
-    from chat.realtime import get_backend, memory, reaper
+    from chat.realtime import get_backend, memory
+    from chat.turns import reaper
 
     settings.REALTIME_ORPHAN_SECONDS = 1
     now = timezone.now()

@@ -131,8 +131,8 @@ async def test_a_process_joins_each_group_once_however_many_tabs_it_serves(api, 
 
 
 async def test_a_tab_whose_consumer_crashes_leaves_its_groups(chat, token, monkeypatch):
-    from chat.realtime.consumers import ChatConsumer
-    from chat.realtime.hub import Hub
+    from chat.ws.consumers import ChatConsumer
+    from chat.ws.hub import Hub
 
     async def crash(self, event):
         raise RuntimeError("a bug in a handler")
@@ -150,7 +150,7 @@ async def test_a_tab_whose_consumer_crashes_leaves_its_groups(chat, token, monke
 async def test_a_failing_layer_closes_the_tabs_which_reconnect_and_catch_up(api, chat, token, llm, monkeypatch):
     from channels.layers import get_channel_layer
 
-    from chat.realtime.hub import Hub
+    from chat.ws.hub import Hub
 
     ws = socket(chat.public_id, token=token)
     assert (await ws.connect())[0]
@@ -191,7 +191,7 @@ async def test_catch_up_after_seq(api, chat, token, llm):
 async def test_message_saved_during_catch_up_is_sent_once(api, chat, token, llm, monkeypatch, when):
     """A message committed while the socket reads its catch-up arrives exactly once."""
     await read_stream(await post_turn(api, chat, "one"))
-    from chat.realtime import consumers
+    from chat.ws import consumers
 
     original = consumers._catch_up
 

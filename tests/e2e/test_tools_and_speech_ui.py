@@ -101,7 +101,7 @@ def _conversation_wav(path):
 
     import numpy as np
 
-    from voice.speech import get_speech_engine
+    from voice.synthesis.registry import get_speech_engine
 
     engine = get_speech_engine()
     parts = []

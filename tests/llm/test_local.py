@@ -151,8 +151,8 @@ async def test_bad_weights_file_is_a_clear_error(api, user, tmp_path, problem):
 
 
 def test_default_weights_are_verified(tmp_path):
-    from chat.llm import weights
-    from config.weights import sha256_of
+    from chat.llm import local_weights as weights
+    from config.packaged_weights import sha256_of
 
     path = weights.default_gguf(tmp_path)
     assert path.stat().st_size == weights.DEFAULT_GGUF_SIZE

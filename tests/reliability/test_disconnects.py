@@ -106,7 +106,7 @@ async def test_r1_clients_killed_mid_stream(token, user, chat_model, own_upstrea
 
     async def task_count():
         # Not counted: the pub/sub layer's one reader per Redis shard, which it starts at the first subscribe
-        # and keeps for the process's life (CHANNEL_LAYER=redis-pubsub).
+        # and keeps for the process's life (the pub/sub layer, the default with Redis).
         return sum(1 for task in asyncio.all_tasks() if "_do_receiving" not in task.get_coro().__qualname__)
 
     try:

@@ -23,7 +23,7 @@ from chat.domain.services import api_token_create
 from chat.models import Message
 from config.asgi import application
 from tests.conftest import HeaderClient, post_turn, read_stream
-from voice.audio import decode, has_speech
+from voice.audio.decoding import decode, has_speech
 from voice.exceptions import AudioRejected, NoSpeech
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -68,16 +68,16 @@ async def test_health_and_readiness():
     assert ready.json()["checks"] == {"database": "ok", "channel_layer": "ok"}
 
 
-def test_in_memory_counters_expire_and_never_go_below_zero(monkeypatch):
-    from chat.realtime import memory
+async def test_in_memory_counters_expire_and_never_go_below_zero(monkeypatch):
+    from chat.realtime import counters as module
 
-    counters, now = memory.LocalCounters(), [1000.0]
-    monkeypatch.setattr(memory.time, "monotonic", lambda: now[0])
-    assert [counters.incr("k", 60) for _ in range(3)] == [1, 2, 3]
-    counters.decr("k")
-    assert counters.incr("k", 60) == 3
+    counters, now = module.LocalCounters(), [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    assert [await counters.incr("k", 60) for _ in range(3)] == [1, 2, 3]
+    await counters.decr("k")
+    assert await counters.incr("k", 60) == 3
     now[0] += 61  # the window is over: a new count, and the sweep drops the old entries
-    assert counters.incr("k", 60) == 1 and counters.incr("other", 60) == 1
+    assert await counters.incr("k", 60) == 1 and await counters.incr("other", 60) == 1
     for _ in range(3):
-        counters.decr("other")
-    assert counters.incr("other", 60) == 1
+        await counters.decr("other")
+    assert await counters.incr("other", 60) == 1

@@ -56,8 +56,8 @@ async def test_transcription_model_outside_the_offered_list_is_refused(api, mode
 
 
 def test_engines_load_only_offered_models():
-    from voice.engines import get_engine
     from voice.exceptions import TranscriptionUnavailable
+    from voice.transcription.registry import get_engine
 
     for model in ("/etc/passwd", "large-v3", str(AUDIO / ".." / "audio" / "capital.wav")):
         with pytest.raises(TranscriptionUnavailable) as refused:

@@ -58,7 +58,7 @@ class ServerProcess:
 
     def command(self) -> list[str]:
         if self.server.startswith("uvicorn"):
-            # As the README's production command: websocket frames uncompressed. uvicorn-wsproto: its wsproto
+            # As docs/deployment.md's production command: websocket frames uncompressed. uvicorn-wsproto: its wsproto
             # websocket implementation; uvicorn-deflate: uvicorn's default per-message deflate (for bench/fanout.py).
             command = [sys.executable, "-m", "uvicorn", "config.asgi:application", "--port", str(self.port),
                        "--host", "127.0.0.1", "--no-access-log", "--timeout-graceful-shutdown", "5"]  # fmt: skip

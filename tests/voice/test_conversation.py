@@ -14,8 +14,8 @@ from channels.testing import WebsocketCommunicator
 
 from chat.models import Message
 from tests.channels.test_websocket import receive_until, socket
-from voice.hallucinations import is_hallucination
 from voice.models import AudioRecording
+from voice.transcription.hallucinations import is_hallucination
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -28,7 +28,7 @@ def media(settings, tmp_path):
 
 def said(text: str) -> np.ndarray:
     """Speech at 16 kHz, from piper (as a person's voice would come from the microphone)."""
-    from voice.speech import get_speech_engine
+    from voice.synthesis.registry import get_speech_engine
 
     speech = get_speech_engine().synthesize(text)
     count = int(len(speech.samples) * 16_000 / speech.sample_rate)
@@ -189,7 +189,7 @@ async def test_speaking_over_a_reply_still_playing_keeps_what_was_heard(chat, to
 def test_an_utterance_in_a_short_window_is_heard_as_in_the_full_one(text):
     """Conversation mode encodes an utterance in a window of 10 s rather than Whisper's 30 s (three times
     faster on 2 cores); the words are the same."""
-    from voice.engines import get_engine
+    from voice.transcription.registry import get_engine
 
     engine = get_engine("faster-whisper", "tiny.en")
     clip = said(text).astype(np.float32)

@@ -13,7 +13,7 @@ AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 
 @pytest.mark.parametrize("engine", ["faster-whisper", "openai-whisper"])
 def test_detection_chooses_among_the_listed_languages(engine):
-    from voice.audio import decode
+    from voice.audio.decoding import decode
     from voice.transcription.base import EngineConfig
 
     samples = decode(AUDIO / "weather.wav", max_seconds=60, timeout=30).samples

@@ -18,7 +18,7 @@ AUDIO = Path(__file__).resolve().parents[1] / "fixtures" / "audio"
 
 
 def test_remote_speech_and_transcription(daphne_server, token):
-    from voice.audio import decode
+    from voice.audio.decoding import decode
 
     base = f"{daphne_server.url}/v1"
     speech = OpenAISpeechEngine(SynthesisConfig(base_url=base, api_key=token, voice="alloy")).synthesize(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from voice.sentences import SentenceSplitter, speakable
+from voice.synthesis.sentences import SentenceSplitter, speakable
 
 REPLY = """The capital of France is **Paris**. It has about 2.1 million people, e.g. in 2024. Dr. Smith agrees!
 

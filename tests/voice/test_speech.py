@@ -33,14 +33,14 @@ def decode(data: bytes) -> tuple[np.ndarray, int]:
 
 
 def hear(samples: np.ndarray) -> str:
-    from voice.engines import get_engine
+    from voice.transcription.registry import get_engine
 
     return get_engine("faster-whisper", "base").transcribe(samples).text.lower()
 
 
 @pytest.fixture(scope="module", autouse=True)
 def warm_voice():
-    from voice.speech import get_speech_engine
+    from voice.synthesis.registry import get_speech_engine
 
     get_speech_engine().load()
 

@@ -171,8 +171,8 @@ async def test_voice_retry_with_client_message_id_does_not_transcribe_again(api,
 @pytest.mark.parametrize("engine", ["openai-whisper", "faster-whisper"])
 @pytest.mark.parametrize("model", ["base", "tiny.en"])
 def test_both_engines_transcribe_the_bundled_models(engine, model):
-    from voice.audio import decode
-    from voice.engines import get_engine
+    from voice.audio.decoding import decode
+    from voice.transcription.registry import get_engine
 
     samples = decode(AUDIO / "weather.wav", max_seconds=60, timeout=30).samples
     transcript = get_engine(engine, model).transcribe(samples)

@@ -9,11 +9,12 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
+from voice.audio import SAMPLE_RATE
 from voice.exceptions import AudioTooLong, CorruptAudio, EmptyAudio, UnsupportedAudio
-from voice.transcription.base import SAMPLE_RATE  # decoded for the engines
 
 # (format, content type, file extension)
 FORMATS = {
@@ -70,7 +71,7 @@ def sniff(path: Path) -> str:
 
 def decode(path: Path, *, max_seconds: float, timeout: float) -> DecodedAudio:
     """Decode to 16 kHz mono float32, refusing files that are not audio, are damaged, or run too long."""
-    import av
+    import av  # PyAV loads FFmpeg's libraries (~130 ms): not until a recording is decoded
 
     fmt = sniff(path)
     deadline = time.monotonic() + timeout
@@ -109,12 +110,12 @@ def decode(path: Path, *, max_seconds: float, timeout: float) -> DecodedAudio:
     return DecodedAudio(samples=samples, format=fmt)
 
 
-def _claimed_seconds(container, stream) -> float | None:
+def _claimed_seconds(container: Any, stream: Any) -> float | None:
     """The duration the file's headers claim, if they claim one (browser recordings often do not)."""
     if stream.duration and stream.time_base:
         return float(stream.duration * stream.time_base)
     if container.duration:
-        return container.duration / 1_000_000
+        return float(container.duration / 1_000_000)
     return None
 
 
@@ -138,7 +139,7 @@ def has_speech(samples: np.ndarray) -> bool:
     loudest = float(np.sqrt((usable**2).mean(axis=1)).max()) if len(usable) else 0.0
     if loudest < 0.01:  # about -40 dBFS: silence, or a muted microphone
         return False
-    try:
+    try:  # faster-whisper is optional, and heavy (~230 ms to import): only once there is sound to look at
         from faster_whisper.vad import VadOptions, get_speech_timestamps
     except ImportError:
         return True

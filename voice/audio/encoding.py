@@ -1,5 +1,6 @@
 """Synthesised speech encoded for a client, as it is made: each ``StreamEncoder.encode`` returns the bytes
-that became ready, so a reply's audio can be sent sentence by sentence in one stream.
+that became ready, so a reply's audio can be sent sentence by sentence in one stream. It takes samples and
+their rate, and knows nothing of the engines that made them.
 
 Formats (OpenAI's ``response_format`` names): ``opus`` (Ogg Opus, the speech events' format: small, and
 played by browsers), ``mp3``, ``wav`` (16-bit, its length left open as OpenAI's streamed WAV does), ``pcm``
@@ -14,8 +15,6 @@ import wave
 from typing import Any
 
 import numpy as np
-
-from voice.synthesis.base import Speech
 
 MIME = {
     "opus": "audio/ogg; codecs=opus",
@@ -67,16 +66,16 @@ class StreamEncoder:
         self._stream: Any = None
         self._pts = 0
 
-    def encode(self, speech: Speech) -> bytes:
-        """The bytes ready after this piece of speech."""
+    def encode(self, samples: np.ndarray, sample_rate: int) -> bytes:
+        """The bytes ready after this piece of speech (mono float32 in [-1, 1] at ``sample_rate``)."""
         if self.format == "pcm":
-            return _int16(_resample(speech.samples, speech.sample_rate, PCM_RATE))
+            return _int16(_resample(samples, sample_rate, PCM_RATE))
         if self.format == "wav":
-            rate = self._rate = self._rate or speech.sample_rate
+            rate = self._rate = self._rate or sample_rate
             head = b"" if self._started else _wav_header(rate)
             self._started = True
-            return head + _int16(_resample(speech.samples, speech.sample_rate, rate))
-        return self._encode_av(speech)
+            return head + _int16(_resample(samples, sample_rate, rate))
+        return self._encode_av(samples, sample_rate)
 
     def close(self) -> bytes:
         if self._container is None:
@@ -92,8 +91,8 @@ class StreamEncoder:
         self._sink.parts.clear()
         return data
 
-    def _encode_av(self, speech: Speech) -> bytes:
-        import av
+    def _encode_av(self, samples: np.ndarray, sample_rate: int) -> bytes:
+        import av  # PyAV loads FFmpeg's libraries (~130 ms): not until speech is encoded
 
         container_format, codec, rate = _CONTAINERS[self.format]
         if self._container is None:
@@ -102,7 +101,7 @@ class StreamEncoder:
             self._container = av.open(self._sink, mode="w", format=container_format, options=options)
             self._stream = self._container.add_stream(codec, rate=rate, layout="mono")
         assert self._stream is not None
-        samples = _resample(speech.samples, speech.sample_rate, rate)
+        samples = _resample(samples, sample_rate, rate)
         frame = av.AudioFrame.from_ndarray(
             (np.clip(samples, -1, 1) * 32767).astype(np.int16).reshape(1, -1), format="s16", layout="mono"
         )
@@ -131,6 +130,6 @@ def wav_bytes(samples: np.ndarray, sample_rate: int) -> bytes:
     return buffer.getvalue()
 
 
-def encode_whole(speech: Speech, fmt: str) -> bytes:
+def encode_whole(samples: np.ndarray, sample_rate: int, fmt: str) -> bytes:
     encoder = StreamEncoder(fmt)
-    return encoder.encode(speech) + encoder.close()
+    return encoder.encode(samples, sample_rate) + encoder.close()

@@ -1,6 +1,7 @@
 """Conversation mode: ``/ws/chats/<ci>/voice/``. The page keeps the microphone open and streams 16 kHz mono
 16-bit PCM here as binary frames; the server finds the ends of turns with voice activity detection
-(``voice.vad``), transcribes each utterance, and answers it with the same turn as ``/api/chat/voice``, spoken.
+(``voice.conversation.vad``), transcribes each utterance, and answers it with the same turn as
+``/api/chat/voice``, spoken.
 
 Frames from the server are JSON: the turn's events as the POST stream sends them (``transcription`` first,
 ``speech`` among the tokens), ``status`` events for each phase (``listening``, ``transcribing``, ``thinking``,
@@ -33,9 +34,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import tempfile
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -47,19 +46,17 @@ from chat.domain.selectors import chat_get
 from chat.domain.services import turn_preview
 from chat.exceptions import ChatError, NotFound, RateLimited
 from chat.http.ratelimit import acquire_stream, acquire_voice_socket, check_turn_rate, subjects
-from chat.models import Message
-from chat.realtime.consumers import MAX_PUBLIC_ID
 from chat.turns import speculation
 from chat.turns.events import HEARTBEAT, Speech, Status, StreamEnd, Token, Transcription, logged
 from chat.turns.run import TurnOptions, TurnStream, speculate, start_turn
+from chat.ws.consumers import MAX_PUBLIC_ID
 from config.compat.consumers import LeanConsumer
-from voice.encoding import wav_bytes
-from voice.engines import get_engine
-from voice.hallucinations import is_hallucination
+from voice.conversation.vad import RATE, Utterance, Utterances
 from voice.models import AudioRecording
-from voice.services import Recording, voice_turn_begin
-from voice.speech import preload as speech_preload
-from voice.vad import RATE, Utterance, Utterances
+from voice.services import recording_latency_set, reply_interrupt, utterance_turn_begin
+from voice.synthesis.worker import preload as speech_preload
+from voice.transcription.hallucinations import is_hallucination
+from voice.transcription.registry import get_engine
 
 logger = logging.getLogger(__name__)
 
@@ -326,7 +323,7 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
 
     async def _begin(self, utterance: Utterance, transcript: Any, engine: Any) -> Any:
         return await run_db(
-            _store_and_begin, user=self.user, chat_id=self.chat_id, samples=utterance.samples,
+            utterance_turn_begin, user=self.user, chat_id=self.chat_id, samples=utterance.samples,
             transcript=transcript, engine=engine.name, model=engine.model_name,
         )  # fmt: skip
 
@@ -351,8 +348,8 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
                 first_token, first_audio = (
                     int((reply[key] - end) * 1000) if reply[key] else None for key in ("first_token", "first_audio")
                 )
-                await run_db(_save_latency, recording=recording, text_ms=text_ms, first_token_ms=first_token,
-                             first_audio_ms=first_audio)  # fmt: skip
+                await run_db(recording_latency_set, recording=recording, text_ms=text_ms,
+                             first_token_ms=first_token, first_audio_ms=first_audio)  # fmt: skip
             await self.send(text_data=json.dumps(logged(event, event_id), ensure_ascii=False))
         if self.barged:
             await self._keep_heard()
@@ -367,7 +364,7 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
 
     async def _keep_heard(self) -> None:
         reply = self.reply
-        await run_db(_keep_what_was_heard, message_id=reply["id"], spoken=reply["spoken"], playing=reply.get("playing"))
+        await run_db(reply_interrupt, message_id=reply["id"], spoken=reply["spoken"], playing=reply.get("playing"))
 
     async def _status(self, state: str, message: str) -> None:
         await self.send(text_data=json.dumps(Status(message, state=state).to_dict()))
@@ -388,35 +385,3 @@ async def _warm() -> None:
             await engine.atranscribe(np.zeros(RATE // 2, dtype=np.float32), short=True)
     except Exception as error:  # the first utterance will say it
         logger.warning("The transcription engine could not be loaded: %s", error)
-
-
-def _save_latency(*, recording: AudioRecording, text_ms: int, first_token_ms: int | None,
-                  first_audio_ms: int | None) -> None:  # fmt: skip
-    """End of speech to final transcription, to the reply's first token and to its first audio, in ms."""
-    AudioRecording.objects.filter(pk=recording.pk).update(
-        text_after_ms=text_ms, first_token_after_ms=first_token_ms, first_audio_after_ms=first_audio_ms
-    )
-
-
-def _keep_what_was_heard(*, message_id: str, spoken: dict[int, str], playing: int | None) -> None:
-    """A reply cut off by the person speaking: ``interrupted``, holding the sentences they heard."""
-    heard = [spoken[index] for index in sorted(spoken) if playing is None or index <= playing]
-    Message.objects.filter(public_id=message_id).exclude(status=Message.Status.STREAMING).update(
-        status=Message.Status.INTERRUPTED, finish_reason="barge_in", content=" ".join(heard)
-    )
-
-
-def _store_and_begin(*, user: Any, chat_id: str, samples: np.ndarray, transcript: Any, engine: str, model: str) -> Any:
-    """The utterance as a WAV recording of the user's message, and the turn begun."""
-    with tempfile.NamedTemporaryFile(suffix=".wav", delete=False) as handle:
-        path = Path(handle.name)
-    try:
-        path.write_bytes(wav_bytes(samples, RATE))
-        recording = Recording(
-            path=path, format="wav", size_bytes=path.stat().st_size, duration_ms=int(len(samples) / RATE * 1000),
-            language=transcript.language, engine=engine, model_name=model, transcription_ms=transcript.elapsed_ms,
-        )  # fmt: skip
-        return voice_turn_begin(user=user, chat_id=chat_id, model_id=None, transcript=transcript.text,
-                                recording=recording)  # fmt: skip
-    finally:
-        path.unlink(missing_ok=True)

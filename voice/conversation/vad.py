@@ -18,7 +18,9 @@ from typing import Any
 
 import numpy as np
 
-RATE = 16_000
+from voice.audio import SAMPLE_RATE
+
+RATE = SAMPLE_RATE  # the microphone's audio as the page sends it, and as Whisper takes it
 FRAME = 512  # samples: 32 ms, the model's window at 16 kHz
 CONTEXT = 64
 _session: list[Any] = []
@@ -26,7 +28,7 @@ _session_lock = threading.Lock()
 
 
 def _model_path() -> Path:
-    import faster_whisper
+    import faster_whisper  # only for where its bundled model file is; ~230 ms to import, so not at startup
 
     return Path(faster_whisper.__file__).parent / "assets" / "silero_vad_v6.onnx"
 
@@ -35,7 +37,7 @@ def _shared_session() -> Any:
     """One onnxruntime session for every stream (each keeps its own state); one thread, no arena."""
     with _session_lock:
         if not _session:
-            import onnxruntime
+            import onnxruntime  # ~160 ms to import: not until the first conversation
 
             options = onnxruntime.SessionOptions()
             options.inter_op_num_threads = options.intra_op_num_threads = 1

@@ -9,16 +9,17 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 from chat.exceptions import BadRequest
 from chat.http.api import admit, parse_json, refuse_nul
 from chat.http.v1 import openai_view
-from voice.encoding import MIME
-from voice.engines import ALIASES
-from voice.languages import parse_language
-from voice.sentences import sentences
+from voice.audio.encoding import MIME
+from voice.http.views import uploaded_audio
 from voice.services import transcribe_upload
-from voice.speech import ALIASES as SPEECH_ALIASES
-from voice.speech import encoded_speech, get_speech_engine, synthesize
 from voice.synthesis.base import SpeechEngine
+from voice.synthesis.registry import ALIASES as SPEECH_ALIASES
+from voice.synthesis.registry import get_speech_engine
+from voice.synthesis.sentences import sentences
+from voice.synthesis.worker import encoded_speech, synthesize
 from voice.transcription.base import Segment, Transcript
-from voice.views import uploaded_audio
+from voice.transcription.languages import parse_language
+from voice.transcription.registry import ALIASES
 
 FORMATS = {"json", "text", "verbose_json", "srt", "vtt"}
 

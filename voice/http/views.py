@@ -11,19 +11,20 @@ from django.http import FileResponse, HttpRequest, HttpResponse
 
 from chat.domain.db import run_db
 from chat.domain.services import TurnBegun
-from chat.exceptions import BadRequest, NotFound
+from chat.exceptions import BadRequest
 from chat.http.api import admit_turn, api_view, optional_str, require_str
 from chat.http.responses import TurnFlags, turn_response
 from chat.models import Message
 from chat.turns.events import Transcription
 from chat.turns.run import TurnOptions, start_turn
-from voice.encoding import MIME
+from voice.audio.encoding import MIME
 from voice.exceptions import AudioTooLarge, EmptyAudio
-from voice.languages import parse_language
-from voice.models import AudioRecording
-from voice.sentences import sentences
+from voice.selectors import recording_get, reply_get
 from voice.services import transcribe_upload, voice_turn_begin, voice_turn_check
-from voice.speech import encoded_speech, get_speech_engine
+from voice.synthesis.registry import get_speech_engine
+from voice.synthesis.sentences import sentences
+from voice.synthesis.worker import encoded_speech
+from voice.transcription.languages import parse_language
 
 
 def uploaded_audio(request: HttpRequest, field: str) -> UploadedFile:
@@ -86,43 +87,21 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
     return await turn_response(turn, begun, flags, {"transcription": transcription})
 
 
-def _heard_by(user, queryset, owner: str, **lookup):
-    """The one row a person may hear: reviewers with "Can view audio recording" any, everyone else their own."""
-    if not user.has_perm("voice.view_audiorecording"):
-        queryset = queryset.filter(**{owner: user})
-    return queryset.filter(**lookup).first()
-
-
-def _recording_for(user, message_id: str) -> AudioRecording:
-    queryset = AudioRecording.objects.select_related("message__chat")
-    recording = _heard_by(user, queryset, "message__chat__owner", message__public_id=message_id)
-    if recording is None:
-        raise NotFound("No recording was found for this message.", code="audio_not_found")
-    return recording
-
-
 @api_view(["GET"])
 async def message_audio_view(request: HttpRequest, message_id: str) -> FileResponse:
     """The original recording of a voice message, for its owner and for staff who may view recordings."""
-    recording = await run_db(_recording_for, request.api_user, message_id)
+    recording = await run_db(recording_get, user=request.api_user, message_id=message_id)
     handle = await sync_to_async(recording.file.open, thread_sensitive=False)("rb")
     response = FileResponse(handle, content_type=recording.content_type)
     response["Cache-Control"] = "private, max-age=3600"
     return response
 
 
-def _reply_for(user, message_id: str) -> Message:
-    reply = _heard_by(user, Message.objects.filter(role=Message.Role.ASSISTANT), "chat__owner", public_id=message_id)
-    if reply is None:
-        raise NotFound("No reply was found for this message.", code="message_not_found")
-    return reply
-
-
 @api_view(["GET"])
 async def message_speech_view(request: HttpRequest, message_id: str) -> HttpResponse:
     """A reply spoken as a person with speech on heard it (sentence by sentence, code left out), made on
     demand: Ogg Opus by default, ``?format=mp3|wav`` also."""
-    reply = await run_db(_reply_for, request.api_user, message_id)
+    reply = await run_db(reply_get, user=request.api_user, message_id=message_id)
     fmt = request.GET.get("format") or "opus"
     if fmt not in ("opus", "mp3", "wav"):
         raise BadRequest("'format' must be opus, mp3 or wav.", code="invalid_value")

@@ -1,5 +1,5 @@
 """Any OpenAI-compatible ``/v1/audio/speech`` server (OpenAI, speaches, LocalAI, Kokoro-FastAPI) over httpx.
-Asked for raw 16-bit PCM at 24 kHz, OpenAI's ``pcm`` format (``voice.encoding.PCM_RATE``)."""
+Asked for raw 16-bit PCM at 24 kHz, OpenAI's ``pcm`` format (``voice.audio.encoding.PCM_RATE``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 import numpy as np
 
-from voice.encoding import PCM_RATE
+from voice.audio.encoding import PCM_RATE
 from voice.synthesis.base import Speech, SpeechEngine, SpeechError
 
 

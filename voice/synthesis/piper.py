@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from config.weights import package_path, verified
+from config.packaged_weights import package_path, verified
 from voice.synthesis.base import Speech, SpeechEngine, SpeechError
 
 VOICE = "en_US-joe-medium"
@@ -58,7 +58,7 @@ class PiperEngine(SpeechEngine):
         return PiperVoice(session=session, config=PiperConfig.from_dict(json.loads(config.read_text())))
 
     def _synthesize(self, loaded: Any, text: str, speed: float) -> Speech:
-        from piper.config import SynthesisConfig as PiperSynthesis
+        from piper.config import SynthesisConfig as PiperSynthesis  # piper is imported once the engine loads
 
         options = PiperSynthesis(length_scale=1.0 / speed if speed else None)
         chunks = [chunk.audio_float_array for chunk in loaded.synthesize(text, syn_config=options)]

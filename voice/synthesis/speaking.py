@@ -1,4 +1,4 @@
-"""A turn spoken as it streams: its tokens are cut into sentences (``voice.sentences``), each sentence is
+"""A turn spoken as it streams: its tokens are cut into sentences (``voice.synthesis.sentences``), each sentence is
 synthesised on the synthesis thread as soon as it is complete, in order, and goes out as a ``speech`` event
 (Ogg Opus, base64) among the turn's other events.
 
@@ -15,9 +15,10 @@ import logging
 from collections.abc import AsyncIterator
 
 from chat.turns.events import AgentResponse, ClarificationNeeded, Error, Event, Speech, StreamEnd, Token
-from voice.encoding import MIME, encode_whole
-from voice.sentences import SentenceSplitter
-from voice.speech import get_speech_engine, synthesize
+from voice.audio.encoding import MIME, encode_whole
+from voice.synthesis.registry import get_speech_engine
+from voice.synthesis.sentences import SentenceSplitter
+from voice.synthesis.worker import synthesize
 
 logger = logging.getLogger(__name__)
 
@@ -48,7 +49,7 @@ class _Voice:
 
     async def _audio(self, text: str) -> bytes:
         speech = await synthesize(self.engine, text)
-        return await asyncio.to_thread(encode_whole, speech, FORMAT)
+        return await asyncio.to_thread(encode_whole, speech.samples, speech.sample_rate, FORMAT)
 
     def ready(self) -> list[Event]:
         """The speech events whose audio is done, in order (a later one waits for an earlier one)."""

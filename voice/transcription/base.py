@@ -1,5 +1,6 @@
 """The speech-recognition engine interface. Engines take an ``EngineConfig`` and raise
-``voice.transcription.errors.TranscriptionError``; they know nothing of settings, models or HTTP."""
+``voice.transcription.errors.TranscriptionError``; they know nothing of settings, models or HTTP. Every engine
+takes 16 kHz mono float32 samples (``voice.audio.SAMPLE_RATE``, Whisper's rate)."""
 
 from __future__ import annotations
 
@@ -13,13 +14,11 @@ from typing import Any
 import numpy as np
 from asgiref.sync import sync_to_async
 
-SAMPLE_RATE = 16_000  # Whisper's: every engine takes 16 kHz mono float32 samples
-
 
 @dataclass(frozen=True, slots=True)
 class EngineConfig:
     """What an engine needs: the model (a bundled name, an official name, or a path), where converted and
-    cached weights live, and how to run. ``voice.engines`` builds it from the settings."""
+    cached weights live, and how to run. ``voice.transcription.registry`` builds it from the settings."""
 
     model: str
     cache_dir: Path

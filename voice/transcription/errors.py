@@ -1,5 +1,5 @@
 """Errors of the speech engines (``config.errors.CodedError``). Nothing here knows about HTTP:
-``voice.engines`` turns these into the API's errors."""
+``voice.transcription.registry`` turns these into the API's errors."""
 
 from __future__ import annotations
 

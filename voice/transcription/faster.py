@@ -13,9 +13,10 @@ from typing import Any
 
 import numpy as np
 
-from voice.transcription.base import SAMPLE_RATE, Segment, Transcript, TranscriptionEngine
+from voice.audio import SAMPLE_RATE
+from voice.transcription.base import Segment, Transcript, TranscriptionEngine
 from voice.transcription.errors import TranscriptionError
-from voice.transcription.weights import BUNDLED, ct2_dir
+from voice.transcription.whisper_weights import BUNDLED, ct2_dir
 
 SHORT_WINDOW_MIN = 10.0  # seconds
 SHORT_MAX = 28.0  # longer clips take the standard path
@@ -62,6 +63,7 @@ class FasterWhisperEngine(TranscriptionEngine):
         return Transcript(text=text, language=info.language or language or "", segments=parts)
 
     def _transcribe_short(self, samples: np.ndarray, language: str | None) -> Transcript | None:
+        # faster-whisper is optional (``_load`` says when it is missing), so it is imported where it is used.
         from faster_whisper.tokenizer import Tokenizer
         from faster_whisper.transcribe import get_suppressed_tokens
 

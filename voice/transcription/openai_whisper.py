@@ -9,13 +9,14 @@ import numpy as np
 
 from voice.transcription.base import Segment, Transcript, TranscriptionEngine
 from voice.transcription.errors import TranscriptionError
-from voice.transcription.weights import BUNDLED, openai_checkpoint
+from voice.transcription.whisper_weights import BUNDLED, openai_checkpoint
 
 
 class OpenAIWhisperEngine(TranscriptionEngine):
     name = "openai-whisper"
 
     def _load(self) -> Any:
+        # PyTorch and openai-whisper take over a second to import: only a process that uses this engine does.
         import torch
         import whisper
 
@@ -46,7 +47,7 @@ class OpenAIWhisperEngine(TranscriptionEngine):
         return model
 
     def _language_probabilities(self, samples: np.ndarray) -> dict[str, float]:
-        import whisper
+        import whisper  # imported with the model (``_load``), never with this module
 
         if not self._model.is_multilingual:
             return {}

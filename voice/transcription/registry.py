@@ -1,25 +1,23 @@
-"""Where voice meets its speech engines: the settings choose an engine class and build its config, and an
+"""Where voice meets its transcription engines: the settings choose an engine and build its config, and an
 engine's errors become the API's errors (``voice.exceptions``).
 
-The engines (``voice.transcription``) stay free of settings, models and HTTP; this module joins them to the
-product, the way ``chat.turns.upstream`` does for the LLM providers.
+The engines (the other modules of ``voice.transcription``) stay free of settings, models and HTTP; this
+module joins them to the product, the way ``chat.turns.upstream`` does for the LLM providers.
 """
 
 from __future__ import annotations
 
-import threading
 from pathlib import Path
 
 from django.conf import settings
-from django.utils.module_loading import import_string
 
 from chat.models import api_key_from_env
 from voice.exceptions import TranscriptionUnavailable
+from voice.registry import EngineRegistry
 from voice.transcription.base import EngineConfig, TranscriptionEngine
 from voice.transcription.errors import TranscriptionError
 
-_engines: dict[tuple[str, str], TranscriptionEngine] = {}
-_lock = threading.Lock()
+_engines: EngineRegistry[TranscriptionEngine] = EngineRegistry("TRANSCRIPTION_ENGINES", TranscriptionUnavailable)
 
 # Names clients may send (OpenAI's "whisper-1" means our default engine).
 ALIASES = {"whisper-1": None, "default": None}
@@ -39,13 +37,7 @@ def get_engine(engine: str | None = None, model: str | None = None) -> Transcrip
     engine = engine or settings.WHISPER_ENGINE
     remote = engine == "openai"
     model = model or (settings.STT_MODEL if remote else settings.WHISPER_MODEL)
-    try:
-        path = settings.TRANSCRIPTION_ENGINES[engine]
-    except KeyError:
-        raise TranscriptionUnavailable(
-            f"Unknown speech engine '{engine}'. Choose one of: {', '.join(settings.TRANSCRIPTION_ENGINES)}.",
-            status=400,
-        ) from None
+    _engines.require(engine)
     offered = [settings.STT_MODEL] if remote else settings.WHISPER_MODELS
     if model not in offered:
         raise TranscriptionUnavailable(
@@ -53,20 +45,19 @@ def get_engine(engine: str | None = None, model: str | None = None) -> Transcrip
             code="model_not_found",
             status=400,
         )
-    with _lock:
-        key = (engine, _resolved(model))
-        if key not in _engines:
-            config = EngineConfig(
-                model=model,
-                cache_dir=Path(settings.WHISPER_CACHE_DIR),
-                threads=settings.WHISPER_THREADS,
-                beam_size=max(settings.WHISPER_BEAM_SIZE, 1),
-                languages=tuple(settings.WHISPER_LANGUAGES),
-                base_url=settings.STT_BASE_URL if remote else "",
-                api_key=(api_key_from_env(settings.STT_API_KEY_ENV) or "") if remote else "",
-            )
-            _engines[key] = import_string(path)(config)
-        return _engines[key]
+    return _engines.get(engine, _resolved(model), lambda engine_class: engine_class(_config(model, remote)))
+
+
+def _config(model: str, remote: bool) -> EngineConfig:
+    return EngineConfig(
+        model=model,
+        cache_dir=Path(settings.WHISPER_CACHE_DIR),
+        threads=settings.WHISPER_THREADS,
+        beam_size=max(settings.WHISPER_BEAM_SIZE, 1),
+        languages=tuple(settings.WHISPER_LANGUAGES),
+        base_url=settings.STT_BASE_URL if remote else "",
+        api_key=(api_key_from_env(settings.STT_API_KEY_ENV) or "") if remote else "",
+    )
 
 
 def unavailable(error: TranscriptionError) -> TranscriptionUnavailable:

@@ -8,8 +8,9 @@ from typing import Any
 import httpx
 import numpy as np
 
-from voice.encoding import wav_bytes
-from voice.transcription.base import SAMPLE_RATE, Segment, Transcript, TranscriptionEngine
+from voice.audio import SAMPLE_RATE
+from voice.audio.encoding import wav_bytes
+from voice.transcription.base import Segment, Transcript, TranscriptionEngine
 from voice.transcription.errors import TranscriptionError
 
 

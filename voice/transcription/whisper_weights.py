@@ -26,7 +26,7 @@ from typing import Any
 
 import numpy as np
 
-from config.weights import join_verified, package_path, verified
+from config.packaged_weights import join_verified, package_path, verified
 from voice.transcription.ct2 import read_variables
 from voice.transcription.errors import TranscriptionError
 
@@ -153,7 +153,7 @@ def alignment_heads_dump(config: dict[str, Any], dims: dict[str, int]) -> bytes:
 
 def openai_checkpoint(name: str, cache_dir: Path) -> Path:
     """An openai-whisper ``.pt`` checkpoint for a bundled model, converted once and cached."""
-    import torch
+    import torch  # over a second to import, and only the openai-whisper engine needs it
 
     source = ct2_dir(name, cache_dir)
     target = Path(cache_dir) / f"openai-whisper-{name}.pt"
