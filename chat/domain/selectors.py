@@ -29,8 +29,14 @@ def chat_model_get(*, model_id: str) -> ChatModel:
         raise NotFound(f"Unknown or inactive chat model '{model_id}'.", code="model_not_found") from None
 
 
-def chat_list(*, user: AbstractBaseUser) -> QuerySet[ChatInstance]:
-    return ChatInstance.objects.filter(owner=user).select_related("chat_model")
+def chat_list(*, user: AbstractBaseUser, before: str | None = None) -> QuerySet[ChatInstance]:
+    """The user's chats, most recently active first; with ``before`` (a chat id), those after it in that
+    order: the next page of a list that ended with it."""
+    chats = ChatInstance.objects.filter(owner=user).select_related("chat_model")
+    if before is not None:
+        edge = chat_get(user=user, chat_id=before)
+        chats = chats.filter(Q(updated_at__lt=edge.updated_at) | Q(updated_at=edge.updated_at, id__lt=edge.id))
+    return chats
 
 
 def _chat_not_found(chat_id: str) -> NotFound:

@@ -61,8 +61,13 @@ async def chats_view(request: HttpRequest) -> JsonResponse:
     user = request.api_user
     if request.method == "GET":
         limit = parse_int(request.GET.get("limit"), "limit", default=50, minimum=1, maximum=200)
-        chats = await run_db(lambda: [chat_to_dict(c) for c in chat_list(user=user)[:limit]])
-        return JsonResponse({"chats": chats})
+        before = request.GET.get("before") or None
+        if before is not None:
+            refuse_nul(before, "before")
+        rows = await run_db(lambda: [chat_to_dict(c) for c in chat_list(user=user, before=before)[: limit + 1]])
+        more = len(rows) > limit
+        # The next page: ?before=<the last chat's id>.
+        return JsonResponse({"chats": rows[:limit], "nextBefore": rows[limit - 1]["id"] if more else None})
     body = parse_json(request)
     model_id = optional_str(body, "chatModelId")
     title = optional_str(body, "title", max_length=200) or ""

@@ -199,7 +199,8 @@ export function renderSaved(message) {
     if (!message.content && message.error) body.textContent = message.error.message;
   }
   node.querySelector(".details").textContent = detailsLine(message);
-  if (message.role === "assistant") feedbackButtons(node, message);
+  // Nothing to rate in a reply that failed before it said anything.
+  if (message.role === "assistant" && !(message.status === "error" && !message.content)) feedbackButtons(node, message);
   if (state.turn?.id === message.id) state.turn.saved = true; // later tokens of it are stale copies
   state.lastSeq = Math.max(state.lastSeq, message.seq);
   return node;

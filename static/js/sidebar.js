@@ -47,20 +47,58 @@ async function search() {
   }
 }
 
+function chatItem(chat) {
+  const item = el("li");
+  const link = el("a", chat.id === state.chatId ? "current" : "", chat.title || "New chat");
+  link.href = `/c/${chat.id}/`;
+  link.title = chat.title || "New chat";
+  if (chat.id === state.chatId) link.setAttribute("aria-current", "page");
+  item.append(link);
+  return item;
+}
+
+// The list comes a page at a time: the next page loads when its end scrolls into view.
+let nextBefore = null;
+let loadingMore = false;
+const moreObserver = new IntersectionObserver((entries) => {
+  if (entries.some((entry) => entry.isIntersecting)) loadMore();
+});
+
+function showPage(chats, next, append) {
+  const items = chats.map(chatItem);
+  if (append) els.list.querySelector(".more")?.before(...items);
+  else els.list.replaceChildren(...items);
+  nextBefore = next;
+  let sentinel = els.list.querySelector(".more");
+  if (next && !sentinel) {
+    sentinel = el("li", "more");
+    sentinel.setAttribute("aria-hidden", "true");
+    els.list.append(sentinel);
+    moreObserver.observe(sentinel);
+  } else if (!next && sentinel) {
+    moreObserver.unobserve(sentinel);
+    sentinel.remove();
+  }
+}
+
+async function loadMore() {
+  if (!nextBefore || loadingMore) return;
+  loadingMore = true;
+  try {
+    const page = await getJSON(`/api/chats?before=${encodeURIComponent(nextBefore)}`);
+    showPage(page.chats, page.nextBefore, true);
+  } catch (error) {
+    showError(error.message, null);
+  } finally {
+    loadingMore = false;
+  }
+}
+
 export async function loadSidebar() {
-  const [{ models }, { chats }] = await Promise.all([getJSON("/api/models"), getJSON("/api/chats")]);
+  const [{ models }, page] = await Promise.all([getJSON("/api/models"), getJSON("/api/chats")]);
   els.models.replaceChildren(...models.map((m) => Object.assign(el("option", "", m.name), { value: m.id })));
-  els.list.replaceChildren(
-    ...chats.map((chat) => {
-      const item = el("li");
-      const link = el("a", chat.id === state.chatId ? "current" : "", chat.title || "New chat");
-      link.href = `/c/${chat.id}/`;
-      if (chat.id === state.chatId) link.setAttribute("aria-current", "page");
-      item.append(link);
-      return item;
-    }),
-  );
-  state.chat = chats.find((chat) => chat.id === state.chatId) || state.chat;
+  showPage(page.chats, page.nextBefore, false);
+  state.chat = page.chats.find((chat) => chat.id === state.chatId) || state.chat;
   if (state.chat) els.models.value = state.chat.chatModelId;
 }
 

@@ -1,15 +1,21 @@
-"""Rate limits (turns per minute, streams at once, sign-in attempts) and start-up repair."""
+"""The turn limits of every door that starts work: RATE_LIMIT_TURNS_PER_MINUTE (a 429 with Retry-After on
+POST /api/chat, in OpenAI's shape on /v1/chat/completions, and counted by /v1/audio/transcriptions and
+/v1/audio/speech too) and RATE_LIMIT_CONCURRENT_STREAMS (a slot given back when the reply ends).
+
+The other limits are tested beside what they limit: sign-in attempts in tests/security/test_sign_in.py,
+conversation mode (its pauses, its sockets) in tests/voice/test_conversation_limits.py; the counters behind
+them all, in memory and in Redis, in tests/channels/test_realtime_backends.py.
+"""
 
 from __future__ import annotations
 
 import asyncio
 
 import pytest
-from django.core.management import call_command
-from django.test import AsyncClient
 
 from chat.models import ChatInstance, Message
 from tests.conftest import post_turn, read_stream
+from tests.support.audio import audio
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]
 
@@ -51,33 +57,19 @@ async def test_v1_rate_limit_is_openai_shaped(api, chat_model, llm, settings):
     assert refused.json()["error"]["type"] == "rate_limit_error"
 
 
-def test_start_up_repair_marks_orphans_interrupted(chat, capsys):
-    Message.objects.create(chat=chat, seq=1, role="user", content="hi")
-    orphan = Message.objects.create(chat=chat, seq=2, role="assistant", status="streaming", content="")
-    call_command("interrupt_orphans")
-    orphan.refresh_from_db()
-    assert orphan.status == "interrupted" and orphan.finish_reason == "server_restart"
-    assert "1 unfinished reply" in capsys.readouterr().out
+async def test_transcriptions_count_against_the_turn_limits(api, settings):
+    settings.RATE_LIMIT_TURNS_PER_MINUTE = 1
+    first = await api.post("/v1/audio/transcriptions", {"model": "whisper-1", "file": audio("silence.wav")})
+    assert first.status_code == 400 and first.json()["error"]["code"] == "no_speech"
+    second = await api.post("/v1/audio/transcriptions", {"model": "whisper-1", "file": audio("silence.wav")})
+    assert second.status_code == 429 and second["Retry-After"]
 
 
-async def test_health_and_readiness():
-    client = AsyncClient()
-    assert (await client.get("/healthz")).json() == {"status": "ok"}
-    ready = await client.get("/readyz")
-    assert ready.status_code == 200
-    assert ready.json()["checks"] == {"database": "ok", "channel_layer": "ok"}
-
-
-async def test_in_memory_counters_expire_and_never_go_below_zero(monkeypatch):
-    from chat.realtime import counters as module
-
-    counters, now = module.LocalCounters(), [1000.0]
-    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
-    assert [await counters.incr("k", 60) for _ in range(3)] == [1, 2, 3]
-    await counters.decr("k")
-    assert await counters.incr("k", 60) == 3
-    now[0] += 61  # the window is over: a new count, and the sweep drops the old entries
-    assert await counters.incr("k", 60) == 1 and await counters.incr("other", 60) == 1
-    for _ in range(3):
-        await counters.decr("other")
-    assert await counters.incr("other", 60) == 1
+async def test_speech_counts_against_the_turn_limits(api, settings):
+    settings.RATE_LIMIT_TURNS_PER_MINUTE = 1
+    body = {"model": "tts-1", "voice": "alloy", "input": "Hi.", "response_format": "wav"}
+    first = await api.post("/v1/audio/speech", body, content_type="application/json")
+    assert first.status_code == 200
+    b"".join([piece async for piece in first.streaming_content])
+    second = await api.post("/v1/audio/speech", body, content_type="application/json")
+    assert second.status_code == 429
