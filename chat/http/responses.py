@@ -22,27 +22,33 @@ from chat.turns.upstream import error_status
 
 @dataclass(frozen=True, slots=True)
 class TurnFlags:
-    """What a turn request asks of its response: ``stream``, ``includeTokens`` and ``speak``, from the body
-    (JSON or a form) or the query string."""
+    """What a turn request asks of its response: ``stream``, ``includeTokens``, ``speak`` and ``detach``, from
+    the body (JSON or a form) or the query string.
+
+    ``detach``: a streamed turn goes on to its end when this request goes away (a reloaded or closed page);
+    without it, as the seed says, a client that aborts its request stops its turn.
+    """
 
     stream: bool
     include_tokens: bool
     speak: bool
+    detach: bool = False
 
     @classmethod
     def parse(cls, request: HttpRequest, body: Any) -> TurnFlags:
         def flag(name: str, default: bool) -> bool:
             return parse_bool(body.get(name, request.GET.get(name)), name, default)
 
-        return cls(flag("stream", False), flag("includeTokens", True), flag("speak", False))
+        return cls(flag("stream", False), flag("includeTokens", True), flag("speak", False), flag("detach", False))
 
 
 def sse_response(
-    turn: TurnStream, render: Callable[[Any, int], bytes | None] = sse.render_event
+    turn: TurnStream, render: Callable[[Any, int], bytes | None] = sse.render_event, *, detach: bool = False
 ) -> StreamingHttpResponse:
-    """A turn as a ``text/event-stream`` response, in the product's format or another renderer's."""
+    """A turn as a ``text/event-stream`` response, in the product's format or another renderer's. When the
+    client goes away the turn is cancelled (saved ``interrupted``), or with ``detach`` left to finish."""
     turn.keep_alive(settings.CHAT_HEARTBEAT_SECONDS)
-    events = sse.stream(turn.next, render, on_close=turn.aclose)
+    events = sse.stream(turn.next, render, on_close=turn.detach if detach else turn.aclose)
     response = StreamingHttpResponse(events, content_type="text/event-stream; charset=utf-8")
     for name, value in sse.SSE_HEADERS.items():
         response[name] = value
@@ -69,6 +75,7 @@ async def turn_response(
 ) -> HttpResponse:
     """The turn streamed as the product's SSE, or its saved messages as JSON (``extra`` first)."""
     if flags.stream:
-        return sse_response(turn, sse.render_event if flags.include_tokens else sse.render_event_without_tokens)
+        render = sse.render_event if flags.include_tokens else sse.render_event_without_tokens
+        return sse_response(turn, render, detach=flags.detach)
     body, status = await collect_turn(turn, begun.user_message, begun.assistant_message)
     return JsonResponse({**(extra or {}), **body}, status=status)

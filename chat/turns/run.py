@@ -388,6 +388,7 @@ class TurnStream:
         self._last_event = self._loop.time()
         self._heartbeat: asyncio.TimerHandle | None = None
         self._task = asyncio.create_task(self._pump(events))
+        self._detached = False  # the reader left, and the turn goes on without one
         self._listener = None
         if control is not None:
             control.task = self._task
@@ -402,7 +403,8 @@ class TurnStream:
                 event_id += 1
                 if publisher is not None:
                     publisher.event(logged(event, event_id))
-                queue.put_nowait((event_id, event))
+                if not self._detached:
+                    queue.put_nowait((event_id, event))
                 self._last_event = loop.time()
         finally:
             if self._heartbeat is not None:
@@ -421,7 +423,7 @@ class TurnStream:
         """Add a ``Heartbeat`` whenever ``interval`` seconds pass without an event."""
 
         def beat() -> None:
-            if self._task.done():
+            if self._task.done() or self._detached:
                 return
             now = self._loop.time()
             if now - self._last_event >= interval:
@@ -449,6 +451,16 @@ class TurnStream:
             return events
         finally:
             await self.aclose()
+
+    async def detach(self) -> None:
+        """The reader is gone, but the turn goes on to its end: saved, and published to the log and the tabs
+        as always (a page that reloads follows it there). Stop requests still end it."""
+        if self._task.done():
+            await self.aclose()
+            return
+        self._detached = True
+        while not self._queue.empty():  # nobody will read what is queued
+            self._queue.get_nowait()
 
     async def aclose(self) -> None:
         """The reader is gone: cancel the turn (it saves what it has) and wait for it to finish."""

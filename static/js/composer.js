@@ -59,8 +59,9 @@ export function sendText(clientMessageId = crypto.randomUUID()) {
     () =>
       request("/api/chat?stream=true", {
         method: "POST",
+        // detach: the reply goes on if this page reloads or closes; the reloaded page follows it.
         json: { message: text, chatInstanceId: state.chatId, chatModelId: modelId(), clientMessageId,
-                speak: state.speak },
+                speak: state.speak, detach: true },
       }),
     { text, retry: again(clientMessageId), retryAnew: again() },
   );
@@ -87,6 +88,7 @@ export function sendAudio(blob, name, clientMessageId = crypto.randomUUID()) {
     form.append("chatInstanceId", state.chatId);
     if (modelId()) form.append("chatModelId", modelId());
     form.append("stream", "true");
+    form.append("detach", "true");
     form.append("clientMessageId", clientMessageId);
     if (state.speak) form.append("speak", "true");
     return request("/api/chat/voice?stream=true", { method: "POST", form });
