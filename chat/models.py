@@ -147,6 +147,10 @@ class ChatModel(models.Model):
     system_prompt = models.TextField(blank=True)
     temperature = models.FloatField(default=0.7)
     max_tokens = models.PositiveIntegerField(null=True, blank=True)
+    context_window = models.PositiveIntegerField(
+        null=True, blank=True, help_text="Tokens the model takes at once, prompt and answer (blank: "
+        "LOCAL_LLM_CONTEXT for the local model, LLM_DEFAULT_CONTEXT for others). Older history is trimmed to fit."
+    )  # fmt: skip
     tools = models.JSONField(default=list, blank=True, help_text="The built-in tools this model may call.")
     mcp_servers = models.ManyToManyField(
         McpServer, blank=True, related_name="chat_models", help_text="MCP servers whose tools this model may call."
@@ -247,6 +251,8 @@ class Message(models.Model):
     # The tools the reply called, in order: [{"id", "name", "arguments", "label", "ok", "content", "durationMs",
     # "step", "source"}]. ``content`` is the result as the model got it (capped at TOOLS_MAX_OUTPUT_BYTES).
     tool_calls = StoredJSONField(default=list, blank=True)
+    # Messages of the history left out of the model's prompt to fit its context (chat/domain/context.py).
+    context_trimmed = models.PositiveIntegerField(null=True, blank=True)
     # NULL, not "", when absent: the per-chat uniqueness only applies to ids a client actually sent.
     client_message_id = models.CharField(max_length=100, null=True, blank=True)  # noqa: DJ001
     # Review: a flag with a note, and a corrected transcript (``content`` keeps what was heard).

@@ -302,6 +302,9 @@ LOCAL_LLM_PATH = env_str("LOCAL_LLM_PATH")  # a GGUF file; blank: the default mo
 LOCAL_LLM_CACHE_DIR = Path(env_str("LOCAL_LLM_CACHE_DIR", str(VAR_DIR / "models")))
 LOCAL_LLM_THREADS = env_int("LOCAL_LLM_THREADS", os.cpu_count() or 2)
 LOCAL_LLM_CONTEXT = env_int("LOCAL_LLM_CONTEXT", 4096)  # tokens per reply (prompt and answer)
+# The context an upstream model takes (prompt and answer) when its admin row does not say: history beyond it
+# is trimmed, oldest first (chat/domain/context.py).
+LLM_DEFAULT_CONTEXT = env_int("LLM_DEFAULT_CONTEXT", 32768)
 # Replies the local model generates together; one more waits for a slot. The KV cache holds
 # LOCAL_LLM_PARALLEL x LOCAL_LLM_CONTEXT tokens (12 KB each for the bundled model: 192 MB at 4 x 4096).
 LOCAL_LLM_PARALLEL = env_int("LOCAL_LLM_PARALLEL", 4)

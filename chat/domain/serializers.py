@@ -75,6 +75,7 @@ def message_to_dict(message: Message) -> dict[str, Any]:
             else None
         ),
         "clientMessageId": message.client_message_id,
+        "contextTrimmed": message.context_trimmed or 0,
         "toolCalls": [_tool_call(call) for call in message.tool_calls or () if call.get("name") != "ask_user"],
         "clarification": _clarification(message),
         **extensions.message_fields(message),

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from chat.domain import extensions
 from chat.domain.cache import shared_cache
+from chat.domain.context import check_message
 from chat.domain.selectors import chat_for_turn, chat_get, chat_model_get, history_for, last_seq
 from chat.exceptions import Busy, NotFound
 from chat.fields import storable
@@ -218,6 +219,7 @@ def _insert_turn(
     client_message_id: str | None,
     on_read: Callable[[TurnBegun], None] | None = None,
 ) -> TurnBegun:
+    check_message(chat_model, content)  # refused before anything is saved
     now = timezone.now()
     user_message, assistant = _turn_messages(chat, chat_model, last_seq, content, source, client_message_id, now)
     history, servers = _turn_context(chat, chat_model, user_message.seq)
@@ -267,7 +269,7 @@ def _insert_messages(messages: list[Message]) -> None:
 # What the end of a turn writes: the reply's content, outcome, usage and timings.
 FINAL_FIELDS = [
     "content", "reasoning", "status", "finish_reason", "error_code", "error_detail",
-    "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "completed_at", "tool_calls",
+    "prompt_tokens", "completion_tokens", "ttft_ms", "duration_ms", "completed_at", "tool_calls", "context_trimmed",
 ]  # fmt: skip
 
 
@@ -296,6 +298,7 @@ def message_finish(
     error_code: str = "",
     error_detail: str = "",
     tool_calls: list[dict[str, Any]] | None = None,
+    context_trimmed: int | None = None,
 ) -> Message:
     """Write the final state of a reply: one UPDATE, whatever the number of tokens or tool calls."""
     # Pushed to the tabs as it is stored: text from the model and the tools without NUL (``chat.fields``).
@@ -305,6 +308,7 @@ def message_finish(
     message.error_detail = storable(error_detail)
     message.prompt_tokens, message.completion_tokens = prompt_tokens, completion_tokens
     message.ttft_ms, message.duration_ms = ttft_ms, duration_ms
+    message.context_trimmed = context_trimmed
     message.completed_at = timezone.now()
     if not message.pk:
         return message  # A turn that is not stored (stateless API request).

@@ -19,6 +19,7 @@ from typing import Any, cast
 from django.conf import settings
 
 from chat.domain import extensions
+from chat.domain.context import fit
 from chat.domain.db import run_db
 from chat.domain.selectors import reply_streaming
 from chat.domain.serializers import message_to_dict
@@ -72,10 +73,7 @@ class TurnOptions:
 async def speculate(begun: TurnBegun, options: TurnOptions) -> None:
     """Ask the model now for a turn that may begin soon (``chat.turns.speculation``); ``begun`` is the turn
     as it would be (``turn_preview``), with nothing saved."""
-    request = build_request(begun, options)
-    toolset = await _toolset(begun, options)
-    if toolset:
-        request.tools = toolset.as_openai()
+    request, _, _ = await _prepared(begun, options)
     speculation.start(begun.chat.public_id, upstream.provider_for(begun.chat_model), request)
 
 
@@ -155,6 +153,7 @@ class _Outcome:
     error: LLMError | None = None
     status: str = Message.Status.COMPLETE
     tools: tooling.ToolRound = field(default_factory=tooling.ToolRound)
+    trimmed: int | None = None  # history messages left out to fit the model's context
 
     def add_usage(self, usage: Usage) -> None:
         """Usage summed over the turn's model calls (one per tool round)."""
@@ -165,6 +164,20 @@ class _Outcome:
                 (self.usage.prompt_tokens or 0) + (usage.prompt_tokens or 0),
                 (self.usage.completion_tokens or 0) + (usage.completion_tokens or 0),
             )
+
+
+async def _prepared(begun: TurnBegun, options: TurnOptions) -> tuple[LLMRequest, tooling.Toolset, int | None]:
+    """The upstream request with its tools, its stored history trimmed to fit the model's context
+    (``chat.domain.context``; a client's own message list is sent as it came); how many messages were left
+    out (None: nothing was)."""
+    request = build_request(begun, options)
+    toolset = await _toolset(begun, options)
+    if toolset:
+        request.tools = toolset.as_openai()
+    trimmed = None
+    if options.messages is None:
+        trimmed = fit(request.messages, request.tools, begun.chat_model) or None
+    return request, toolset, trimmed
 
 
 async def _toolset(begun: TurnBegun, options: TurnOptions) -> tooling.Toolset:
@@ -235,10 +248,7 @@ async def _answer(begun: TurnBegun, options: TurnOptions, outcome: _Outcome, sta
     run here: their calls were streamed back, and the turn ends.
     """
     chat_id, reply = begun.chat.public_id, begun.assistant_message
-    request = build_request(begun, options)
-    toolset = await _toolset(begun, options)
-    if toolset:
-        request.tools = toolset.as_openai()
+    request, toolset, outcome.trimmed = await _prepared(begun, options)
     context = ToolContext(begun.chat.owner_id if begun.persist else None, chat_id)
     provider = upstream.provider_for(begun.chat_model)
     guessed = speculation.claim(chat_id, request) if begun.persist else None
@@ -357,6 +367,7 @@ async def _save(begun: TurnBegun, outcome: _Outcome, started: float) -> Message:
         error_code=error.code if error else "",
         error_detail=f"{error.message}\n{error.detail}".strip() if error else "",
         tool_calls=outcome.tools.records,
+        context_trimmed=outcome.trimmed,
     )
     return await run_db(finish) if begun.persist else finish()
 

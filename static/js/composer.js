@@ -10,6 +10,13 @@ import { stopSpeaking } from "./speech.js";
 import { state } from "./state.js";
 import { onTurnEvent } from "./turn.js";
 
+// Retry is offered where trying again can help: the network, a busy chat, a limit, the server's own fault;
+// not for a request that would be refused the same way (a message too long, a file that is not audio…).
+function retryable(error) {
+  if (!(error instanceof ApiError)) return true;
+  return error.status === 0 || error.status === 409 || error.status === 429 || error.status >= 500;
+}
+
 // ``retry`` sends the same request again (same clientMessageId: if the server got it, it answers with the
 // stored turn instead of asking the model twice); ``retryAnew`` is for a turn the server finished with an
 // error, which a new attempt must not replay.
@@ -23,7 +30,7 @@ async function runTurn(makeRequest, { text = "", retry, retryAnew }) {
     response = await makeRequest();
   } catch (error) {
     setBusy(false);
-    showError(error instanceof ApiError ? error.message : String(error), retry);
+    showError(error instanceof ApiError ? error.message : String(error), retryable(error) ? retry : null);
     return;
   }
   try {

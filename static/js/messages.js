@@ -194,6 +194,11 @@ export function renderSaved(message) {
   showClarification(node, message.clarification, message.seq >= state.lastSeq);
   if (message.source === "voice") badge(node, "voice", "voice");
   if (message.status === "interrupted") badge(node, "stopped", "stopped");
+  if (message.contextTrimmed) {
+    badge(node, "shortened history", "trimmed");
+    const note = `The ${message.contextTrimmed} oldest messages were left out to fit the model's context.`;
+    node.querySelector(".badge.trimmed").title = note;
+  }
   if (message.status === "error") {
     badge(node, "error", "error");
     if (!message.content && message.error) body.textContent = message.error.message;

@@ -17,6 +17,8 @@ export function hideError() {
   els.error.hidden = true;
 }
 
+els.error.querySelector(".close").addEventListener("click", hideError);
+
 export function setBusy(busy) {
   state.busy = busy;
   els.send.hidden = busy || Boolean(state.player);
