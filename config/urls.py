@@ -20,5 +20,6 @@ urlpatterns = [
     path("accounts/login/", pages.LoginView.as_view(), name="login"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("", pages.home, name="home"),
+    path("new/", pages.new_chat, name="new-chat"),
     path("c/<str:chat_id>/", pages.chat_page, name="chat-page"),
 ]

@@ -9,7 +9,7 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Q, QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.db.models.expressions import Col
 
 from chat.domain import extensions
@@ -160,8 +160,9 @@ def tool_messages(tool_calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def chat_latest(*, user: AbstractBaseUser) -> ChatInstance | None:
-    """The user's most recently active chat."""
-    return ChatInstance.objects.filter(owner=user).order_by("-updated_at").first()
+    """The user's most recently active chat that has a message (an empty one is no place to pick up)."""
+    said = Message.objects.filter(chat=OuterRef("pk"))
+    return ChatInstance.objects.filter(Exists(said), owner=user).order_by("-updated_at").first()
 
 
 def chat_find(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance | None:

@@ -31,10 +31,18 @@ def content_security_policy(view):
 @login_required
 @ensure_csrf_cookie
 def home(request: HttpRequest) -> HttpResponse:
-    """Pick up where the person was: their most recent chat, or an empty page to start one."""
+    """Pick up where the person was: their most recent chat with a message in it, or a new chat."""
     latest = chat_latest(user=request.user)
     if latest is not None:
         return redirect("chat-page", chat_id=latest.public_id)
+    return new_chat(request)
+
+
+@content_security_policy
+@login_required
+@ensure_csrf_cookie
+def new_chat(request: HttpRequest) -> HttpResponse:
+    """An empty page: the chat is created with its first message."""
     return render(request, "chat/app.html", {"chat": None})
 
 

@@ -127,13 +127,13 @@ export async function ensureChat() {
   connectSocket();
 }
 
-export async function newChat() {
-  try {
-    const chat = await (await request("/api/chats", { method: "POST", json: { chatModelId: els.models.value } })).json();
-    location.href = `/c/${chat.id}/`;
-  } catch (error) {
-    showError(error.message, newChat);
+// A new chat is an empty page: the chat exists once its first message is sent (``ensureChat``).
+export function newChat() {
+  if (!state.chatId) {
+    els.input.focus();
+    return;
   }
+  location.href = "/new/";
 }
 
 export async function renameChat() {

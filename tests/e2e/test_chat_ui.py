@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -18,8 +19,8 @@ ANSWER = ["Here ", "is ", "**bold** ", "text ", "and ", "`code`", ".\n\n", "```p
 
 
 def start_chat(page):
-    page.click("#new-chat")
-    page.wait_for_url("**/c/ci_*/")
+    """A new chat's page (the chat itself is created by its first message)."""
+    page.goto("{0.scheme}://{0.netloc}/new/".format(urlsplit(page.url)))
     page.wait_for_selector("#model-select option", state="attached")
 
 
@@ -85,10 +86,11 @@ def test_stop_keeps_a_stopped_partial_answer(page, llm):
 def test_second_tab_sees_messages_and_a_reload_resumes_the_stream(page, browser, daphne_server, llm):
     llm.script(tokens=[f"t{i} " for i in range(60)], delay=0.05)
     start_chat(page)
+    send(page, "Count slowly")
+    page.wait_for_url("**/c/ci_*/")  # the first message created the chat
     other = page.context.new_page()
     other.goto(page.url)
     other.wait_for_load_state("networkidle")
-    send(page, "Count slowly")
     # The second tab sees the question and the reply growing, without reloading.
     other.wait_for_selector(".msg.user")
     assert other.inner_text(".msg.user .body") == "Count slowly"

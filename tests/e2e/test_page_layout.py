@@ -106,3 +106,25 @@ def test_a_failed_reply_reads_as_a_reply_not_as_the_error_banner(browser, daphne
     context.close()
     assert style == ["block", "0px"] and width > viewport["width"] * 0.5, (style, width)
     assert thumbs == 0  # nothing to rate
+
+
+def test_new_chat_saves_nothing_until_its_first_message(browser, daphne_server, person, model, llm):
+    """New chat once saved an empty chat on every click, and signing in opened the latest even when empty."""
+    empty = ChatInstance.objects.create(owner=person, chat_model=model, title="")
+    said = ChatInstance.objects.create(owner=person, chat_model=model, title="Said something")
+    Message.objects.create(chat=said, seq=1, role="user", content="Hello")
+    ChatInstance.objects.filter(pk=empty.pk).update(updated_at=timezone.now() + timedelta(minutes=1))
+    context, page = open_page(browser, daphne_server, DESKTOP)
+    assert page.url.endswith(f"/c/{said.public_id}/")  # the latest chat with a message, not the empty one
+    for _ in range(2):
+        page.click("#new-chat")
+        page.wait_for_url("**/new/")
+    assert ChatInstance.objects.count() == 2
+    llm.script(tokens=["Hi."])
+    page.fill("#input", "First words")
+    page.press("#input", "Enter")
+    page.wait_for_url("**/c/ci_*/")
+    page.wait_for_selector(".msg.assistant.complete")
+    context.close()
+    assert ChatInstance.objects.count() == 3
+    assert ChatInstance.objects.get(public_id=page.url.split("/c/")[1].strip("/")).title == "First words"

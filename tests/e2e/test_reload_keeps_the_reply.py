@@ -28,8 +28,9 @@ def test_reloading_the_tab_that_sent_the_message_keeps_the_reply(page, llm):
 def test_closing_the_tab_keeps_the_reply_and_stop_still_ends_one(page, llm):
     llm.script(tokens=WORDS, delay=0.05)
     start_chat(page)
-    url = page.url
     send(page, "Count slowly")
+    page.wait_for_url("**/c/ci_*/")
+    url = page.url
     page.wait_for_function("(document.querySelector('.msg.assistant .body')?.textContent || '').length > 12")
     context = page.context
     page.close()
