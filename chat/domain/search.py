@@ -48,6 +48,55 @@ class SearchHit:
         }
 
 
+_MARKUP = [
+    (re.compile(r"!?\[([^\]]*)\]\([^)]*\)"), r"\1"),  # links and images: their text
+    (re.compile(r"```\w*|`+"), ""),  # code fences and ticks
+    (re.compile(r"(\*\*|__|~~)"), ""),  # bold, strike
+    (re.compile(r"(?<!\w)[*_]|[*_](?!\w)"), ""),  # italics (not the _ inside snake_case)
+    (re.compile(r"(?m)^\s{0,3}(#{1,6}\s+|>\s?|[-*+]\s+|\d+[.)]\s+)"), ""),  # headings, quotes, list marks
+    (re.compile(r"\|"), " "),  # table pipes
+    (re.compile(r"\s+"), " "),
+]
+
+
+def plain(snippet: str) -> str:
+    """A snippet without the markdown it was written in (the match marks « » stay)."""
+    for pattern, replacement in _MARKUP:
+        snippet = pattern.sub(replacement, snippet)
+    return snippet.strip()
+
+
+@dataclass(frozen=True, slots=True)
+class ChatHit:
+    chat_id: str
+    chat_title: str
+    snippet: str  # the best matching message's, or "" when only the title matched
+    seq: int | None
+
+    def to_dict(self) -> dict[str, object]:
+        return {"chatInstanceId": self.chat_id, "chatTitle": self.chat_title, "snippet": self.snippet, "seq": self.seq}
+
+
+def search_chats(*, user_id: int, query: str, limit: int = 20) -> list[ChatHit]:
+    """Chats, one row each: those whose title has every word (as a prefix of one of its words) first, most
+    recently active first, then those with matching messages, in the messages' rank, with their best snippet."""
+    words = terms(query)
+    if not words:
+        return []
+    titled = ChatInstance.objects.filter(owner_id=user_id)
+    for word in words:
+        titled = titled.filter(title__iregex=r"(^|\W)" + re.escape(word))
+    hits = [ChatHit(c.public_id, c.title, "", None) for c in titled.order_by("-updated_at")[:limit]]
+    seen = {hit.chat_id for hit in hits}
+    for hit in search_messages(user_id=user_id, query=query, limit=limit * 5):
+        if len(hits) >= limit:
+            break
+        if hit.chat_id not in seen:
+            seen.add(hit.chat_id)
+            hits.append(ChatHit(hit.chat_id, hit.chat_title, hit.snippet, hit.seq))
+    return hits
+
+
 def terms(query: str) -> list[str]:
     """The words of a query (punctuation and operators dropped: a query is words, not syntax)."""
     return _TERM.findall(query.lower()[:MAX_QUERY_CHARS])[:MAX_TERMS]
@@ -90,5 +139,5 @@ def search_messages(*, user_id: int, query: str, limit: int = 10) -> list[Search
             created = parse_datetime(created)
         if created.tzinfo is None:  # SQLite keeps UTC without an offset
             created = created.replace(tzinfo=UTC)
-        hits.append(SearchHit(chat_id, title or "Untitled", message_id, seq, role, snippet or "", created))
+        hits.append(SearchHit(chat_id, title or "Untitled", message_id, seq, role, plain(snippet or ""), created))
     return hits

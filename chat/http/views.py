@@ -12,7 +12,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpResponse
 
 from chat.domain.db import run_db
-from chat.domain.search import MAX_QUERY_CHARS, search_messages
+from chat.domain.search import MAX_QUERY_CHARS, search_chats, search_messages
 from chat.domain.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
 from chat.domain.serializers import chat_model_to_dict, chat_to_dict, message_to_dict
 from chat.domain.services import (
@@ -89,8 +89,17 @@ async def search_view(request: HttpRequest) -> JsonResponse:
         raise BadRequest(f"The search is longer than {MAX_QUERY_CHARS} characters.", code="query_too_long")
     refuse_nul(query, "q")
     limit = parse_int(request.GET.get("limit"), "limit", default=20, minimum=1, maximum=100)
-    hits = await run_db(search_messages, user_id=request.api_user.pk, query=query, limit=limit)
-    return JsonResponse({"query": query, "results": [hit.to_dict() for hit in hits]})
+
+    def both() -> tuple[list[Any], list[Any]]:
+        user_id = request.api_user.pk
+        return search_messages(user_id=user_id, query=query, limit=limit), search_chats(
+            user_id=user_id, query=query, limit=limit
+        )
+
+    hits, chats = await run_db(both)
+    return JsonResponse(
+        {"query": query, "results": [hit.to_dict() for hit in hits], "chats": [chat.to_dict() for chat in chats]}
+    )
 
 
 @api_view(["GET", "PATCH", "DELETE"])

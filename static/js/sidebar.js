@@ -20,18 +20,20 @@ async function search() {
     return;
   }
   try {
-    const { results } = await getJSON(`/api/search?q=${encodeURIComponent(query)}`);
+    // One row per chat: those whose title matches first, then those with matching messages.
+    const { chats } = await getJSON(`/api/search?q=${encodeURIComponent(query)}`);
     if (els.search.value.trim() !== query) return; // a newer search is on its way
     els.results.replaceChildren(
-      ...(results.length ? results : [null]).map((hit) => {
+      ...(chats.length ? chats : [null]).map((hit) => {
         const item = el("li");
         if (!hit) {
-          item.append(el("span", "none", "No messages match."));
+          item.append(el("span", "none", "No chats match."));
           return item;
         }
         const link = el("a");
-        link.href = `/c/${hit.chatInstanceId}/#m${hit.seq}`;
-        link.append(el("span", "title", hit.chatTitle), el("span", "snippet"));
+        link.href = `/c/${hit.chatInstanceId}/${hit.seq ? `#m${hit.seq}` : ""}`;
+        link.title = hit.chatTitle;
+        link.append(el("span", "title", hit.chatTitle || "New chat"), el("span", "snippet"));
         // The snippet marks matches with « »: shown as <mark>, the rest as text (never as HTML).
         for (const [index, part] of hit.snippet.split(/[«»]/).entries()) {
           link.lastChild.append(index % 2 ? el("mark", "", part) : document.createTextNode(part));
