@@ -37,6 +37,7 @@ from chat.http.api import (
 )
 from chat.http.follow import follow
 from chat.http.responses import TurnFlags, turn_response
+from chat.realtime import broadcast
 from chat.realtime.frames import parse_cursor
 from chat.turns.run import EarlyAsk, TurnOptions, start_turn, stop_running
 from chat.turns.shutdown import draining
@@ -111,6 +112,7 @@ async def chat_detail_view(request: HttpRequest, chat_id: str) -> HttpResponse:
         chat = await run_db(chat_get, user=user, chat_id=chat_id)
         await stop_running(chat_id)
         await run_db(chat_delete, chat=chat)
+        await broadcast.push_chat_changed(chat_id, {"type": "chat_deleted", "chatInstanceId": chat_id})
         return HttpResponse(status=204)
     body = parse_json(request)
     title = body.get("title")
@@ -125,7 +127,9 @@ async def chat_detail_view(request: HttpRequest, chat_id: str) -> HttpResponse:
         chat_model = chat_model_get(model_id=model_id) if model_id else None
         return chat_to_dict(chat_update(chat=chat, title=title.strip() if title else title, chat_model=chat_model))
 
-    return JsonResponse(await run_db(update))
+    changed = await run_db(update)
+    await broadcast.push_chat_changed(chat_id, {"type": "chat_updated", "chat": changed})
+    return JsonResponse(changed)
 
 
 @api_view(["GET"])

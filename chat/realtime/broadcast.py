@@ -62,6 +62,13 @@ async def push_message_saved(chat_id: str, message: dict[str, Any]) -> None:
                                       "frame": text})  # fmt: skip
 
 
+async def push_chat_changed(chat_id: str, payload: dict[str, Any]) -> None:
+    """Tell every open tab that the chat itself changed: ``chat_updated`` (renamed, another model) with the
+    chat, or ``chat_deleted``."""
+    if may_have_listeners(chat_id):
+        await _send(chat_group(chat_id), {"type": "chat.changed", "frame": frame(payload)})
+
+
 async def push_turn_frames(chat_id: str, message_id: str, frames: list[tuple[int, int, str]]) -> None:
     """A running turn's new events as websocket frames, each already encoded: (first eventId, last eventId,
     text). One group message per tick however many frames, so a tab's consumer wakes once."""

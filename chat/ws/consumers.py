@@ -141,6 +141,9 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
     async def chat_message_saved(self, event: dict[str, Any]) -> None:
         await self._send_message(event["seq"], event["id"], event["frame"])
 
+    async def chat_changed(self, event: dict[str, Any]) -> None:
+        await self.send(text_data=event["frame"])
+
     async def chat_turn_frames(self, event: dict[str, Any]) -> None:
         """A running turn's new frames. Each covers a range of eventIds; what this tab already has is
         dropped, and a gap or an overlap (the seam with the replay on connect) is filled from the log."""

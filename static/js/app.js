@@ -17,7 +17,7 @@ import { toggleTalking, talkSend } from "./conversation.js";
 import { renderSaved } from "./messages.js";
 import { showError } from "./notice.js";
 import { $, els, layout } from "./page.js";
-import { deleteChat, loadSidebar, newChat, onSearchInput, renameChat } from "./sidebar.js";
+import { deleteChat, loadSidebar, newChat, onSearchInput, refreshTitle, renameChat } from "./sidebar.js";
 import { connectSocket, watchConnection } from "./socket.js";
 import { reportPlayback, setSpeak } from "./speech.js";
 import { state } from "./state.js";
@@ -66,6 +66,22 @@ els.talk.addEventListener("click", toggleTalking);
 $("#rename-chat").addEventListener("click", renameChat);
 $("#delete-chat").addEventListener("click", deleteChat);
 $("#toggle-sidebar").addEventListener("click", () => layout.classList.toggle("show-sidebar"));
+
+// What another tab (or program) did to this chat: renamed it, gave it another model, deleted it, or named
+// it with its first message.
+document.addEventListener("chat:changed", ({ detail }) => {
+  if (detail.type === "chat_deleted") {
+    showError("This chat was deleted in another tab or window.", null);
+    for (const control of [els.input, els.send, els.mic, els.upload, els.talk]) control.disabled = true;
+    $(".chat-actions").hidden = true;
+  } else if (detail.type === "chat_updated") {
+    state.chat = detail.chat;
+    els.title.textContent = detail.chat.title || "New chat";
+    document.title = `${els.title.textContent} · Chat`;
+  }
+  if (detail.type === "titled") refreshTitle();
+  else loadSidebar().catch(() => {});
+});
 
 // The composer works from the first keystroke: a send waits for this (the models and the conversation).
 state.ready = Promise.all([loadSidebar(), loadConversation()]);

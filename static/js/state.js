@@ -14,6 +14,7 @@ export const state = {
   turn: null,
   resuming: false,
   busy: false,
+  remoteTurn: null, // the reply of a turn this tab did not send, while it runs (Stop shows for it too)
   socket: null,
   retries: 0,
   recorder: null,

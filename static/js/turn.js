@@ -6,6 +6,7 @@ import { readEvents, request } from "./api.js";
 import {
   appendThinking, appendToken, badge, messageNode, renderSaved, scrollDown, setStatus, showToolCall, streamed,
 } from "./messages.js";
+import { setBusy } from "./notice.js";
 import { queueSpeech } from "./speech.js";
 import { state } from "./state.js";
 
@@ -15,13 +16,36 @@ function beginTurn(event) {
   const seq = event.userMessage.seq + 1;
   const node = messageNode(event.assistantMessageId, "assistant", seq);
   state.turn = { id: event.assistantMessageId, seq, node, lastEventId: event.eventId - 1, saved: false };
+  if (!state.busy) {
+    state.remoteTurn = event.assistantMessageId;
+    setBusy(true);
+  }
   if (!streamed(node)) setStatus(node, "thinking…");
   scrollDown();
 }
 
+// A turn this tab did not send (another tab, conversation mode, an API client) keeps the chat busy here
+// too, with Stop, until it ends.
+function endRemoteTurn(replyId) {
+  if (state.remoteTurn && (!replyId || state.remoteTurn === replyId)) {
+    state.remoteTurn = null;
+    setBusy(false);
+  }
+}
+
+function chatChanged(detail) {
+  document.dispatchEvent(new CustomEvent("chat:changed", { detail }));
+}
+
 export function onTurnEvent(event) {
   if (event.eventId == null) {
-    if (event.type === "message_saved") renderSaved(event.message); // a push of a saved message, by seq
+    if (event.type === "message_saved") {
+      renderSaved(event.message); // a push of a saved message, by seq
+      if (event.message.role === "assistant") endRemoteTurn(event.message.id);
+      if (event.message.seq === 1) chatChanged({ type: "titled" }); // the first message names the chat
+    } else if (event.type === "chat_updated" || event.type === "chat_deleted") {
+      chatChanged(event);
+    }
     return;
   }
   if (event.type === "transcription") {
@@ -69,6 +93,9 @@ export function onTurnEvent(event) {
       break;
     case "message_saved":
       renderSaved(event.message);
+      break;
+    case "stream_end":
+      endRemoteTurn(turn.id);
       break;
     case "error":
       if (!turn.saved) {

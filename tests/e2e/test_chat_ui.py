@@ -191,3 +191,33 @@ def test_refused_microphone_is_explained(playwright_instance, daphne_server, per
         context.close()
     finally:
         browser.close()
+
+
+def test_other_tabs_learn_of_a_rename_a_deletion_a_new_title_and_can_stop_a_reply(page, llm):
+    """A chat deleted in one tab stayed in the other with no notice, a new title showed only after a reload,
+    and a tab that did not send the message had no Stop."""
+    llm.script(tokens=[f"w{i} " for i in range(200)], delay=0.05)
+    start_chat(page)
+    send(page, "Name this chat by me")
+    page.wait_for_url("**/c/ci_*/")
+    other = page.context.new_page()
+    other.goto(page.url)
+    # The reply is running: the other tab shows it with a Stop of its own, which ends it.
+    other.wait_for_function("(document.querySelector('.msg.assistant .body')?.textContent || '').length > 5")
+    other.wait_for_selector("#stop:not([hidden])")
+    other.click("#stop")
+    other.wait_for_selector(".msg.assistant .badge.stopped")
+    other.wait_for_selector("#send:not([hidden])")
+    assert other.inner_text("#chat-title") == "Name this chat by me"
+    # Renamed here: the other tab's header and list follow.
+    page.wait_for_selector("#send:not([hidden])")
+    page.evaluate("""() => fetch(location.pathname.replace('/c/', '/api/chats/').replace(/\\/$/, ''), {
+        method: 'PATCH', headers: {'Content-Type': 'application/json',
+        'X-CSRFToken': document.cookie.match(/csrftoken=([^;]+)/)[1]}, body: JSON.stringify({title: 'Renamed'})})""")
+    other.wait_for_function("document.querySelector('#chat-title').textContent === 'Renamed'")
+    other.wait_for_function("[...document.querySelectorAll('#chat-list a')].some(a => a.textContent === 'Renamed')")
+    # Deleted here: the other tab says so and cannot send to it.
+    page.once("dialog", lambda dialog: dialog.accept())
+    page.click("#delete-chat")
+    other.wait_for_selector("#error:not([hidden])")
+    assert "deleted" in other.inner_text("#error") and other.is_disabled("#input")

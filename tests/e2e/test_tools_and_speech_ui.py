@@ -148,6 +148,8 @@ def test_conversation_mode_hears_two_questions_and_answers_aloud(
         page.wait_for_selector("#talk-bar:not([hidden])")
         page.locator(".msg.assistant.complete").nth(1).wait_for(timeout=60_000)
         assert page.evaluate("window.captions.length") >= 1
+        # The first words named the chat: the header says so without a reload (it once stayed "New chat").
+        page.wait_for_function("document.querySelector('#chat-title').textContent !== 'New chat'", timeout=5000)
         # Both replies are played (the second once the first has finished; its last sentences come just after
         # it is saved, before the turn's end).
         deadline = time.monotonic() + 30
