@@ -66,6 +66,21 @@ els.talk.addEventListener("click", toggleTalking);
 $("#rename-chat").addEventListener("click", renameChat);
 $("#delete-chat").addEventListener("click", deleteChat);
 $("#toggle-sidebar").addEventListener("click", () => layout.classList.toggle("show-sidebar"));
+// Escape stops a reply (and closes the drawer on a phone).
+document.addEventListener("keydown", (event) => {
+  if (event.key !== "Escape" || document.querySelector("dialog[open]")) return;
+  if (!els.stop.hidden) stop();
+  layout.classList.remove("show-sidebar");
+});
+// Scrolled up from the latest message: a button brings it back.
+const toBottom = $("#to-bottom");
+els.messages.addEventListener("scroll", () => {
+  const box = els.messages;
+  toBottom.hidden = box.scrollHeight - box.scrollTop - box.clientHeight < 300;
+});
+toBottom.addEventListener("click", () => {
+  els.messages.scrollTo({ top: els.messages.scrollHeight, behavior: "smooth" });
+});
 
 // What another tab (or program) did to this chat: renamed it, gave it another model, deleted it, or named
 // it with its first message.

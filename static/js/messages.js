@@ -3,7 +3,7 @@
 // A click on an option is the composer's to answer (app.js listens on the message list for it).
 import { request } from "./api.js";
 import { showError } from "./notice.js";
-import { $, el, els } from "./page.js";
+import { $, el, els, layout } from "./page.js";
 import { state } from "./state.js";
 
 export function messageNode(id, role, seq) {
@@ -203,10 +203,15 @@ export function renderSaved(message) {
     badge(node, "error", "error");
     if (!message.content && message.error) body.textContent = message.error.message;
   }
-  node.querySelector(".details").textContent = detailsLine(message);
+  // Timings and token counts are for operators: shown to staff only.
+  if (layout.dataset.staff) node.querySelector(".details").textContent = detailsLine(message);
   // Nothing to rate in a reply that failed before it said anything.
   if (message.role === "assistant" && !(message.status === "error" && !message.content)) feedbackButtons(node, message);
-  if (state.turn?.id === message.id) state.turn.saved = true; // later tokens of it are stale copies
+  if (state.turn?.id === message.id && !state.turn.saved) {
+    state.turn.saved = true; // later tokens of it are stale copies
+    // Screen readers hear a reply once, when it is complete, not each piece as it streams.
+    if (message.role === "assistant") $("#announce").textContent = `Reply: ${body.textContent.trim().slice(0, 500)}`;
+  }
   state.lastSeq = Math.max(state.lastSeq, message.seq);
   return node;
 }

@@ -66,8 +66,39 @@ const moreObserver = new IntersectionObserver((entries) => {
   if (entries.some((entry) => entry.isIntersecting)) loadMore();
 });
 
+// Chats grouped by when they were last active: Today, Yesterday, Previous 7 days, Previous 30 days, then by
+// month.
+let lastGroup = null;
+
+function groupOf(updatedAt) {
+  const day = (date) => new Date(date.getFullYear(), date.getMonth(), date.getDate());
+  const then = new Date(updatedAt);
+  const days = Math.round((day(new Date()) - day(then)) / 86400000);
+  if (days <= 0) return "Today";
+  if (days === 1) return "Yesterday";
+  if (days < 7) return "Previous 7 days";
+  if (days < 30) return "Previous 30 days";
+  return then.toLocaleDateString(undefined, { month: "long", year: "numeric" });
+}
+
+function withGroups(chats) {
+  const items = [];
+  for (const chat of chats) {
+    const group = groupOf(chat.updatedAt);
+    if (group !== lastGroup) {
+      lastGroup = group;
+      const header = el("li", "group", group);
+      header.setAttribute("role", "presentation");
+      items.push(header);
+    }
+    items.push(chatItem(chat));
+  }
+  return items;
+}
+
 function showPage(chats, next, append) {
-  const items = chats.map(chatItem);
+  if (!append) lastGroup = null;
+  const items = withGroups(chats);
   if (append) els.list.querySelector(".more")?.before(...items);
   else els.list.replaceChildren(...items);
   nextBefore = next;
@@ -138,9 +169,23 @@ export function newChat() {
   location.href = "/new/";
 }
 
+// The page's own dialogs (not the browser's prompt and confirm): resolve to the button pressed, "ok" or not.
+function ask(dialog) {
+  return new Promise((resolve) => {
+    dialog.addEventListener("close", () => resolve(dialog.returnValue), { once: true });
+    dialog.returnValue = "";
+    dialog.showModal();
+  });
+}
+
 export async function renameChat() {
-  const title = prompt("Rename this chat:", els.title.textContent);
-  if (title === null || !title.trim()) return;
+  const dialog = $("#rename-dialog");
+  const input = $("#rename-input");
+  input.value = els.title.textContent;
+  const pressed = ask(dialog);
+  input.select();
+  if ((await pressed) !== "ok" || !input.value.trim()) return;
+  const title = input.value;
   try {
     await request(`/api/chats/${state.chatId}`, { method: "PATCH", json: { title } });
     els.title.textContent = title.trim();
@@ -152,7 +197,7 @@ export async function renameChat() {
 }
 
 export async function deleteChat() {
-  if (!confirm("Delete this chat and all its messages? This cannot be undone.")) return;
+  if ((await ask($("#delete-dialog"))) !== "ok") return;
   try {
     await request(`/api/chats/${state.chatId}`, { method: "DELETE" });
     location.href = "/";

@@ -57,7 +57,7 @@ def test_send_and_watch_the_reply_grow_then_render(strict_page, llm):
     assert page.query_selector(".msg.assistant .body pre code") is not None
     assert page.inner_text(".msg.user .body") == "Show me formatting"
     assert page.input_value("#input") == ""
-    assert "first token" in page.inner_text(".msg.assistant .details")
+    assert page.inner_text(".msg.assistant .details") == ""  # timings are for staff (test_page_polish.py)
     page.screenshot(path=str(SCREENSHOTS / "chat-desktop.png"))
     page.set_viewport_size({"width": 390, "height": 800})
     page.wait_for_timeout(500)  # the sidebar slides out of view
@@ -135,15 +135,17 @@ def test_rename_and_delete_with_confirmation(page, llm):
     start_chat(page)
     send(page, "hello there")
     page.wait_for_selector(".msg.assistant.complete")
-    page.once("dialog", lambda dialog: dialog.accept("Renamed chat"))
+    # The page's own dialogs, not the browser's prompt and confirm.
     page.click("#rename-chat")
+    page.fill("#rename-input", "Renamed chat")
+    page.click("#rename-dialog button[value=ok]")
     page.wait_for_function("document.querySelector('#chat-title').textContent === 'Renamed chat'")
     page.wait_for_function("document.querySelector('#chat-list').textContent.includes('Renamed chat')")
-    page.once("dialog", lambda dialog: dialog.dismiss())
     page.click("#delete-chat")
+    page.click("#delete-dialog button[value=cancel]")
     assert page.inner_text("#chat-title") == "Renamed chat"
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#delete-chat")
+    page.click("#delete-dialog button[value=ok]")
     page.wait_for_load_state("networkidle")
     assert "Renamed chat" not in page.inner_text("#chat-list")
 
@@ -169,9 +171,6 @@ def test_voice_recording_from_the_microphone(playwright_instance, daphne_server,
         transcript = page.inner_text(".msg.user .body").lower()
         assert "capital" in transcript
         page.screenshot(path=str(SCREENSHOTS / "voice.png"))
-        page.wait_for_function(
-            "[...document.querySelectorAll('.msg.user .details')].some(d => d.textContent.includes('transcribed in'))"
-        )
         assert len(page.query_selector_all(".msg.user")) == 1, page.inner_html("#messages")
         context.close()
     finally:
@@ -208,7 +207,7 @@ def test_other_tabs_learn_of_a_rename_a_deletion_a_new_title_and_can_stop_a_repl
     other.click("#stop")
     other.wait_for_selector(".msg.assistant .badge.stopped")
     other.wait_for_selector("#send:not([hidden])")
-    assert other.inner_text("#chat-title") == "Name this chat by me"
+    other.wait_for_function("document.querySelector('#chat-title').textContent === 'Name this chat by me'")
     # Renamed here: the other tab's header and list follow.
     page.wait_for_selector("#send:not([hidden])")
     page.evaluate("""() => fetch(location.pathname.replace('/c/', '/api/chats/').replace(/\\/$/, ''), {
@@ -217,7 +216,7 @@ def test_other_tabs_learn_of_a_rename_a_deletion_a_new_title_and_can_stop_a_repl
     other.wait_for_function("document.querySelector('#chat-title').textContent === 'Renamed'")
     other.wait_for_function("[...document.querySelectorAll('#chat-list a')].some(a => a.textContent === 'Renamed')")
     # Deleted here: the other tab says so and cannot send to it.
-    page.once("dialog", lambda dialog: dialog.accept())
     page.click("#delete-chat")
+    page.click("#delete-dialog button[value=ok]")
     other.wait_for_selector("#error:not([hidden])")
     assert "deleted" in other.inner_text("#error") and other.is_disabled("#input")
