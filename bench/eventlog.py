@@ -58,7 +58,8 @@ def run(backend: str, turns: int, tokens: int, runs: int) -> list[tuple[float, f
     """Per run: (µs of CPU per event spent on the log, µs per event for producing the events alone)."""
     from django.conf import settings
 
-    from chat.realtime import get_backend, publish
+    from chat.realtime import get_backend
+    from chat.turns import publish
 
     settings.REALTIME_BACKEND = backend
     settings.REDIS_URL = REDIS_URL if backend == "redis" else ""

@@ -61,6 +61,43 @@ def prepare(upstream_url: str, chats: int):
     return model, token, ids
 
 
+def prepare_chats(model, count: int) -> list[str]:
+    from chat.models import ChatInstance
+
+    owner = ChatInstance.objects.filter(chat_model=model).values_list("owner", flat=True).first()
+    return [ChatInstance.objects.create(owner_id=owner, chat_model=model).public_id for _ in range(count)]
+
+
+async def ttft_after_gaps(model_id: str, token: str, prepare_more, runs: int = 30) -> dict[float, tuple[float, ...]]:
+    """Short replies (the 10-token upstream), each request after ``idle`` seconds of quiet: back to back, the
+    server's own cost; after idle, what a person who types now and then meets (an idle machine wakes slowly).
+    Medians of the direct TTFT and of what each door adds."""
+    import statistics
+
+    auth = f"Authorization: Bearer {token}\r\n"
+    direct_body = {"model": "bench", "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    v1_body = {"model": model_id, "stream": True, "messages": [{"role": "user", "content": "hi"}]}
+    table = {}
+    for idle in (0.0, 0.5):
+        chats = await prepare_more(runs + 1)
+        direct, api, v1 = [], [], []
+        for run in range(runs + 1):
+            await asyncio.sleep(idle)
+            ttft, _ = await timed_stream(18432, "/v1/chat/completions", direct_body, b'{"content": "')
+            await asyncio.sleep(idle)
+            body = {"message": "hi", "chatInstanceId": chats[run], "chatModelId": model_id}
+            ttft_api, _ = await timed_stream(18430, "/api/chat?stream=true", body, b'"type":"token"', auth)
+            await asyncio.sleep(idle)
+            ttft_v1, _ = await timed_stream(18430, "/v1/chat/completions", v1_body, b'{"content":"', auth)
+            if run:  # the first is a warm-up
+                direct.append(ttft)
+                api.append(ttft_api)
+                v1.append(ttft_v1)
+        table[idle] = (statistics.median(direct), statistics.median([a - d for a, d in zip(api, direct, strict=True)]),
+                       statistics.median([v - d for v, d in zip(v1, direct, strict=True)]))  # fmt: skip
+    return table
+
+
 async def count_queries(model_id: str, chat_id: str) -> int:
     """Queries one streamed turn makes (after a warm-up turn), counted on every thread of this process.
 
@@ -144,6 +181,8 @@ async def main() -> None:
         queries_500 = await count_queries(model.public_id, chats[-1])
         await sync_to_async(model.__class__.objects.filter(pk=model.pk).update)(base_url="http://127.0.0.1:18432/v1")
         queries_10 = await count_queries(model.public_id, chats[-2])
+        more = sync_to_async(prepare_chats)
+        gaps_table = await ttft_after_gaps(model.public_id, token, prepare_more=lambda n: more(model, n))
     finally:
         for proc in (server, upstream, small):
             proc.terminate()
@@ -163,6 +202,12 @@ async def main() -> None:
     print(f"  /v1 added inter-token gap p99 ms {pct(v1['gaps'], 99) - pct(direct['gaps'], 99):7.2f}")
     print(f"  /v1 content chunks / tokens sent: min {min(v1_ratio):.3f} max {max(v1_ratio):.3f}   (must be 1.0)")
     print(f"  DB queries per turn: {queries_10} with 10 tokens, {queries_500} with 500 tokens")
+    print("  added TTFT with 10-token replies, by idle time before each request (median of 30; goal p50 <= 2):")
+    for idle, (direct_ms, api_ms, v1_ms) in gaps_table.items():
+        print(
+            f"    {'back to back' if not idle else f'after {idle:g} s idle':<16} direct {direct_ms:5.2f} ms  "
+            f"/api/chat +{api_ms:5.2f} ms  /v1 +{v1_ms:5.2f} ms"
+        )
 
 
 if __name__ == "__main__":
