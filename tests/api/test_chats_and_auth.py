@@ -1,4 +1,6 @@
-"""Chats, models and messages endpoints, and the two ways in: sessions with CSRF, and API tokens."""
+"""Chats, models and messages endpoints, and the two ways in: sessions with CSRF, and API tokens (minted by
+``manage.py create_api_token``, stored hashed, refused at once when revoked; minted in the admin:
+tests/admin/test_api_tokens.py)."""
 
 from __future__ import annotations
 

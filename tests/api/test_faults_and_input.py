@@ -1,6 +1,10 @@
-"""Upstream faults become clear error events with nothing lost; bad input gets a clear 4xx and saves nothing."""
+"""Upstream faults become clear error events with nothing lost; bad input (missing or wrong fields, malformed or
+deeply nested JSON, NUL characters, a body too large, refused before it is read) gets a clear 4xx and saves
+nothing."""
 
 from __future__ import annotations
+
+import socket
 
 import pytest
 
@@ -121,22 +125,35 @@ async def test_malformed_json(api, chat, llm):
     assert await Message.objects.acount() == 0
 
 
+async def test_deeply_nested_json_is_a_400(api, chat):
+    deep = b'{"message": ' + b"[" * 100_000 + b"]" * 100_000 + b"}"
+    for path in ("/api/chat?stream=true", "/v1/chat/completions", "/api/chats"):
+        response = await api.post(path, deep, content_type="application/json")
+        assert response.status_code == 400, path
+        assert "nested too deeply" in response.json()["error"]["message"]
+
+
+def test_an_oversized_json_body_is_refused_before_it_is_read(uvicorn_server, token):
+    """50 MB announced by Content-Length: a JSON 413 comes back while the body has not been sent."""
+    for path in ("/api/chat", "/v1/chat/completions"):
+        with socket.create_connection(("127.0.0.1", uvicorn_server.port), timeout=5) as conn:
+            conn.sendall(
+                f"POST {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {token}\r\n"
+                f"Content-Type: application/json\r\nContent-Length: {50_000_000}\r\n\r\n{{".encode()
+            )
+            response = b""
+            while chunk := conn.recv(4096):
+                response += chunk
+        head, _, body = response.partition(b"\r\n\r\n")
+        assert head.startswith(b"HTTP/1.1 413"), path
+        assert b"application/json" in head and b"too large" in body
+
+
 async def test_inactive_model_is_refused(api, chat, llm):
     await ChatModel.objects.filter(pk=chat.chat_model_id).aupdate(is_active=False)
     response = await post_turn(api, chat)
     assert response.status_code == 404 and response.json()["error"]["code"] == "model_not_found"
     assert await Message.objects.acount() == 0
-
-
-async def test_another_users_chat_is_404(other_api, chat, llm):
-    response = await post_turn(other_api, chat)
-    assert response.status_code == 404
-    assert response.json()["error"]["code"] == "chat_not_found"
-    for path in ("", "/messages"):
-        assert (await other_api.get(f"/api/chats/{chat.public_id}{path}")).status_code == 404
-    assert (await other_api.post(f"/api/chats/{chat.public_id}/stop")).status_code == 404
-    assert (await other_api.delete(f"/api/chats/{chat.public_id}")).status_code == 404
-    assert await Message.objects.acount() == 0 and await ChatInstance.objects.acount() == 1
 
 
 def test_event_stream_keeps_the_chunks_before_a_bad_line_in_the_same_read():
@@ -175,6 +192,11 @@ async def test_nul_characters_are_a_400_on_the_openai_api(api, chat, where):
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_value" and "NUL" in response.json()["error"]["message"]
     assert await Message.objects.acount() == 0
+
+
+async def test_a_title_with_nul_is_a_400(api, chat):
+    response = await api.patch(f"/api/chats/{chat.public_id}", {"title": "a\x00b"}, content_type="application/json")
+    assert response.status_code == 400 and "NUL" in response.json()["error"]["message"]
 
 
 def test_the_turns_chat_lookup_reads_what_the_orm_reads(chat, other_user):

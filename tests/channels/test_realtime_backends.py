@@ -1,5 +1,5 @@
 """The realtime backends and the rate-limit counters against the same tests: process memory, and Redis (the
-production one)."""
+production one). The limits these counters count are tested in tests/api/test_rate_limits.py."""
 
 from __future__ import annotations
 
@@ -167,6 +167,21 @@ async def test_counters_expire(counters):
     assert await counters.incr(key, 1) == 1
     await asyncio.sleep(1.2)
     assert await counters.incr(key, 1) == 1
+
+
+async def test_in_memory_counters_expire_and_never_go_below_zero(monkeypatch):
+    from chat.realtime import counters as module
+
+    counters, now = module.LocalCounters(), [1000.0]
+    monkeypatch.setattr(module.time, "monotonic", lambda: now[0])
+    assert [await counters.incr("k", 60) for _ in range(3)] == [1, 2, 3]
+    await counters.decr("k")
+    assert await counters.incr("k", 60) == 3
+    now[0] += 61  # the window is over: a new count, and the sweep drops the old entries
+    assert await counters.incr("k", 60) == 1 and await counters.incr("other", 60) == 1
+    for _ in range(3):
+        await counters.decr("other")
+    assert await counters.incr("other", 60) == 1
 
 
 async def test_stop_requests_reach_the_process_that_runs_the_turn(backend):

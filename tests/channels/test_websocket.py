@@ -1,4 +1,6 @@
-"""The websocket of a chat: who may connect, what it pushes, catch-up and live replies."""
+"""The websocket of a chat: who may connect (its owner, by token or session; an Origin that matches scheme, host
+and port; refusals alike whatever the reason, and no error for an overlong id or a path of no route), what it
+pushes, catch-up and live replies."""
 
 from __future__ import annotations
 
@@ -17,31 +19,9 @@ from chat.models import Message
 from chat.realtime import broadcast
 from config.asgi import application
 from tests.conftest import post_turn, read_stream
+from tests.support.websocket import HOST, ORIGIN, receive_until, socket
 
 pytestmark = pytest.mark.django_db(transaction=True)
-
-ORIGIN = (b"origin", b"http://127.0.0.1:8000")
-HOST = (b"host", b"127.0.0.1:8000")
-
-
-def socket(
-    chat_id: str, *, token: str | None = None, query: str = "", headers=None, voice: bool = False
-) -> WebsocketCommunicator:
-    """A socket as a browser on http://127.0.0.1:8000 opens it (``headers`` replace the Origin); ``voice``:
-    the chat's conversation-mode socket."""
-    params = "&".join(p for p in (f"token={token}" if token else "", query) if p)
-    path = f"/ws/chats/{chat_id}/" + ("voice/" if voice else "") + (f"?{params}" if params else "")
-    return WebsocketCommunicator(application, path, headers=[HOST, *(headers if headers is not None else [ORIGIN])])
-
-
-async def receive_until(ws: WebsocketCommunicator, predicate, timeout: float = 5.0) -> list[dict]:
-    received = []
-    async with asyncio.timeout(timeout):
-        while True:
-            event = json.loads(await ws.receive_from(timeout))
-            received.append(event)
-            if predicate(event):
-                return received
 
 
 def saved_seqs(events: list[dict]) -> list[int]:
@@ -78,6 +58,55 @@ async def test_refusals_look_the_same(chat, token, other_user):
         connected, code = await ws.connect()
         assert not connected, name
         await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    ("origin", "host", "accepted"),
+    [(b"http://127.0.0.1:8000", b"127.0.0.1:8000", True), (b"http://127.0.0.1:9999", b"127.0.0.1:8000", False),
+     (b"https://localhost", b"localhost:8000", False), (b"http://localhost:8000", b"localhost:8000", True),
+     (b"http://evil.example:8000", b"evil.example:8000", False), (b"null", b"127.0.0.1:8000", False)],
+)  # fmt: skip
+async def test_websocket_origin_must_match_scheme_host_and_port(chat, token, origin, host, accepted):
+    ws = WebsocketCommunicator(application, f"/ws/chats/{chat.public_id}/?token={token}",
+                               headers=[(b"origin", origin), (b"host", host)])  # fmt: skip
+    connected, _ = await ws.connect()
+    assert connected is accepted
+    await ws.disconnect()
+
+
+async def test_websocket_trusted_origins_behind_a_proxy(chat, token, settings):
+    settings.ALLOWED_HOSTS = ["chat.example.com"]
+    settings.CSRF_TRUSTED_ORIGINS = ["https://chat.example.com"]
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/chats/{chat.public_id}/?token={token}",
+        headers=[(b"origin", b"https://chat.example.com"), (b"host", b"chat.example.com")],
+    )
+    connected, _ = await ws.connect()
+    assert connected
+    await ws.disconnect()
+
+
+async def test_an_overlong_chat_id_on_the_websocket_is_refused(token):
+    ws = WebsocketCommunicator(
+        application,
+        f"/ws/chats/ci_{'a' * 300}/?token={token}",
+        headers=[(b"origin", b"http://127.0.0.1:8000"), (b"host", b"127.0.0.1:8000")],
+    )
+    connected, _ = await ws.connect()
+    assert not connected
+    await ws.disconnect()
+
+
+@pytest.mark.parametrize(
+    "path", ["/ws/", "/ws/nothing/", "/ws/chats/ci_abc/voice/extra/", "/ws/chats/ci_abc\x00/", "/ws/chats/ci_%00/"]
+)
+async def test_a_websocket_path_that_matches_no_route_is_refused(path, token, caplog):
+    """Once an HTTP 500 and a traceback for each such path."""
+    ws = WebsocketCommunicator(application, f"{path}?token={token}", headers=[HOST, ORIGIN])
+    connected, _ = await ws.connect()  # closed before it is accepted: a 403 to the browser
+    assert not connected
+    assert not [record for record in caplog.records if record.levelname == "ERROR"]
 
 
 async def test_turn_pushes_both_messages_to_every_subscriber(api, chat, token, llm):
@@ -339,14 +368,3 @@ async def test_an_idle_tab_outlives_the_redis_layers_blocking_wait(api, chat, to
     received = await receive_until(ws, lambda e: e["type"] == "message_saved" and e["message"]["seq"] == 2)
     assert saved_seqs(received) == [1, 2]
     await ws.disconnect()
-
-
-@pytest.mark.parametrize(
-    "path", ["/ws/", "/ws/nothing/", "/ws/chats/ci_abc/voice/extra/", "/ws/chats/ci_abc\x00/", "/ws/chats/ci_%00/"]
-)
-async def test_a_websocket_path_that_matches_no_route_is_refused(path, token, caplog):
-    """Once an HTTP 500 and a traceback for each such path."""
-    ws = WebsocketCommunicator(application, f"{path}?token={token}", headers=[HOST, ORIGIN])
-    connected, _ = await ws.connect()  # closed before it is accepted: a 403 to the browser
-    assert not connected
-    assert not [record for record in caplog.records if record.levelname == "ERROR"]

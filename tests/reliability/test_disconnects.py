@@ -1,7 +1,8 @@
-"""R1: clients killed at random points mid-stream. Nothing is lost and nothing leaks.
+"""Clients that drop: killed at random points mid-stream, nothing is lost and nothing leaks; sockets dropped and
+reopened with ``?after=`` while turns run, every message arrives once, in order (the figures print).
 
-The server runs in this process (uvicorn on a thread of its own, the real ASGI app) so that its event loop,
-its upstream connection pool and its database connections can be counted afterwards.
+For the hang-ups the server runs in this process (uvicorn on a thread of its own, the real ASGI app) so that its
+event loop, its upstream connection pool and its database connections can be counted afterwards.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tests.support.server import free_port
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
-CLIENTS = int(os.environ.get("R1_CLIENTS", "30"))  # the benchmark scale is 100
+CLIENTS = int(os.environ.get("DISCONNECT_CLIENTS", "30"))  # the benchmark scale is 100
 TOKENS, DELAY = 200, 0.02
 
 
@@ -71,7 +72,7 @@ def own_upstream():
     server.stop_thread()
 
 
-async def test_r1_clients_killed_mid_stream(token, user, chat_model, own_upstream):
+async def test_clients_killed_mid_stream_lose_nothing_and_leak_nothing(token, user, chat_model, own_upstream):
     llm = own_upstream
     chat_model.base_url = llm.base_url
     await chat_model.asave()
@@ -137,7 +138,7 @@ async def test_r1_clients_killed_mid_stream(token, user, chat_model, own_upstrea
             leaked = await on_server(task_count) - baseline_tasks
         open_upstream = llm.open_connections  # as the upstream sees them: every one of the server's closed
         after_db = await sync_to_async(_postgres_connections)()
-        print(f"\nR1: {CLIENTS} clients hung up at random in {time.monotonic() - started:.1f} s; "
+        print(f"\n{CLIENTS} clients hung up at random in {time.monotonic() - started:.1f} s; "
               f"all {len(results)} partial replies saved interrupted; upstream closed a median "
               f"{typical * 1000:.0f} ms (at most {worst * 1000:.0f} ms) after the hang-up "
               f"(token interval {DELAY * 1000:.0f} ms); leaked tasks {leaked}; "
@@ -154,3 +155,43 @@ async def test_r1_clients_killed_mid_stream(token, user, chat_model, own_upstrea
     finally:
         holder["server"].should_exit = True
         thread.join(10)
+
+
+async def test_reconnecting_sockets_lose_and_repeat_nothing(daphne_server, chat, token, llm):
+    """Sockets dropped and reopened with ?after= while turns run: every message once, in order."""
+    import httpx
+    import websockets
+
+    llm.default.tokens, llm.default.delay = [f"w{i} " for i in range(8)], 0.02
+    seen: list[int] = []
+    reconnects = 0
+
+    async def flaky_reader(stop: asyncio.Event) -> None:
+        nonlocal reconnects
+        while not stop.is_set():
+            after = seen[-1] if seen else 0
+            url = f"ws://127.0.0.1:{daphne_server.port}/ws/chats/{chat.public_id}/?token={token}&after={after}"
+            async with websockets.connect(url) as socket:
+                reconnects += 1
+                deadline = time.monotonic() + 0.15  # then drop the connection, mid-turn or not
+                while (left := deadline - time.monotonic()) > 0:
+                    try:
+                        event = json.loads(await asyncio.wait_for(socket.recv(), left))
+                    except TimeoutError:
+                        break
+                    if event["type"] == "message_saved":
+                        seen.append(event["message"]["seq"])
+
+    stop = asyncio.Event()
+    reader = asyncio.ensure_future(flaky_reader(stop))
+    body = {"chatInstanceId": chat.public_id, "chatModelId": chat.chat_model.public_id}
+    async with httpx.AsyncClient(base_url=daphne_server.url, timeout=30) as http:
+        for i in range(6):
+            response = await http.post("/api/chat", json={**body, "message": f"turn {i}"},
+                                       headers={"Authorization": f"Bearer {token}"})  # fmt: skip
+            assert response.status_code == 200
+    await asyncio.sleep(0.6)
+    stop.set()
+    await reader
+    print(f"\n{len(seen)} messages over {reconnects} connections; expected 12, each once")
+    assert seen == list(range(1, 13))

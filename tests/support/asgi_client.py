@@ -59,7 +59,11 @@ class ASGIClient:
         self.app = application
         self.fixed_headers = headers or {}
 
-    async def get(self, path: str, data: dict | None = None, *, headers: dict | None = None) -> ASGIResponse:
+    async def get(
+        self, path: str, data: dict | None = None, *, content_type: str | None = None, headers: dict | None = None
+    ) -> ASGIResponse:
+        """``data`` goes to the query string; ``content_type`` is taken, as Django's client takes it, and unused:
+        a GET has no body."""
         if data:
             path += ("&" if "?" in path else "?") + urlencode(data)
         return await self.request("GET", path, b"", None, headers)

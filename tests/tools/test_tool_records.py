@@ -10,7 +10,7 @@ from asgiref.sync import sync_to_async
 from chat.domain.export import chats_to_json, chats_to_markdown, export_queryset
 from chat.models import ChatInstance
 from chat.turns.tooling import cap_output
-from tests.channels.test_websocket import receive_until, socket
+from tests.support.websocket import receive_until, socket
 from tests.tools.conftest import call, turn_events
 
 pytestmark = pytest.mark.django_db(transaction=True)

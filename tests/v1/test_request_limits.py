@@ -1,6 +1,7 @@
-"""/v1/chat/completions holds every part of a request to the same limits as a message: tool definitions and
-tool-call arguments count toward the request's size, and numbers must be in range (each once accepted: a 3 MB
-tool description, 3 MB of arguments, 10,000 calls, 100,000 logit_bias keys, max_tokens 10**30, seed 10**100)."""
+"""/v1/chat/completions holds a stateless request to the limits of POST /api/chat (a message's length, how many
+messages, their length together) and every other part of it too: tool definitions and tool-call arguments count
+toward the request's size, and numbers must be in range (a 3 MB tool description, 3 MB of arguments, 10,000
+calls, 100,000 logit_bias keys, max_tokens 10**30 and seed 10**100 are each a clear 400)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,19 @@ import pytest
 pytestmark = pytest.mark.django_db(transaction=True)
 
 QUESTION = [{"role": "user", "content": "Hi"}]
+
+
+async def test_v1_stateless_requests_keep_the_message_limits(api, chat_model, llm, settings):
+    long = [{"role": "user", "content": "x" * (settings.CHAT_MAX_MESSAGE_CHARS + 1)}]
+    many = [{"role": "user", "content": "hi"}] * (settings.CHAT_MAX_REQUEST_MESSAGES + 1)
+    settings.CHAT_MAX_REQUEST_CHARS = 1000
+    big = [{"role": "user", "content": "y" * 600}, {"role": "assistant", "content": "ok"},
+           {"role": "user", "content": "z" * 600}]  # fmt: skip
+    for messages, words in ((long, "too long"), (many, "Too many messages"), (big, "too long together")):
+        body = {"model": "test-model", "messages": messages}
+        response = await api.post("/v1/chat/completions", body, content_type="application/json")
+        assert response.status_code == 400 and words in response.json()["error"]["message"]
+    assert llm.chat_requests == []
 
 
 def tool(description: str = "Weather") -> dict:

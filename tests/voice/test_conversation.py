@@ -13,7 +13,7 @@ from asgiref.sync import sync_to_async
 from channels.testing import WebsocketCommunicator
 
 from chat.models import Message
-from tests.channels.test_websocket import receive_until, socket
+from tests.support.websocket import receive_until, socket
 from voice.models import AudioRecording
 from voice.transcription.hallucinations import is_hallucination
 

@@ -9,7 +9,7 @@ import json
 import numpy as np
 import pytest
 
-from tests.channels.test_websocket import receive_until, socket
+from tests.support.websocket import receive_until, socket
 from tests.voice.test_conversation import connect, said, send_audio, silence
 
 pytestmark = [pytest.mark.django_db(transaction=True), pytest.mark.usefixtures("fresh_counters")]

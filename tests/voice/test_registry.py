@@ -1,10 +1,12 @@
 """Both sides' engines come from one registry (``voice/registry.py``): built once per engine and model or voice,
-shared by every caller, and an engine or voice the server does not offer is a clear 400 that is never kept."""
+shared by every caller, and an engine, model or voice the server does not offer is a clear 400 that is never
+kept."""
 
 from __future__ import annotations
 
 import pytest
 
+from tests.support.audio import AUDIO
 from voice.exceptions import SpeechUnavailable, TranscriptionUnavailable
 from voice.synthesis.registry import get_speech_engine
 from voice.transcription.registry import get_engine
@@ -37,3 +39,10 @@ def test_a_voice_not_offered_is_refused_every_time():
         with pytest.raises(SpeechUnavailable) as refused:
             get_speech_engine("espeak-ng", "klingon")
         assert (refused.value.code, refused.value.status) == ("voice_not_found", 400)
+
+
+def test_engines_load_only_offered_models():
+    for model in ("/etc/passwd", "large-v3", str(AUDIO / ".." / "audio" / "capital.wav")):
+        with pytest.raises(TranscriptionUnavailable) as refused:
+            get_engine("faster-whisper", model)
+        assert refused.value.status == 400

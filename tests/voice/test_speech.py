@@ -122,14 +122,3 @@ async def test_speech_api_bad_input_is_a_clear_400(api, body, message):
     response = await api.post("/v1/audio/speech", request, content_type="application/json")
     assert response.status_code == 400 and message in response.json()["error"]["message"]
     assert len(response.content) < 1000  # what was sent is not echoed back whole
-
-
-@pytest.mark.usefixtures("fresh_counters")
-async def test_speech_counts_against_the_turn_limits(api, settings):
-    settings.RATE_LIMIT_TURNS_PER_MINUTE = 1
-    body = {"model": "tts-1", "voice": "alloy", "input": "Hi.", "response_format": "wav"}
-    first = await api.post("/v1/audio/speech", body, content_type="application/json")
-    assert first.status_code == 200
-    b"".join([piece async for piece in first.streaming_content])
-    second = await api.post("/v1/audio/speech", body, content_type="application/json")
-    assert second.status_code == 429
