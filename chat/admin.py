@@ -365,7 +365,8 @@ class ChatModelForm(forms.ModelForm):
 @admin.register(ChatModel)
 class ChatModelAdmin(admin.ModelAdmin):
     form = ChatModelForm
-    list_display = ("name", "public_id", "provider", "upstream_model", "base_url", "tool_names", "is_active")
+    list_display = ("name", "public_id", "provider", "upstream_model", "base_url", "tool_names", "is_active",
+                    "is_default")  # fmt: skip
     list_filter = ("provider", "is_active")
     search_fields = ("name", "upstream_model", "public_id")
     readonly_fields = ("public_id", "created_at", "updated_at")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from typing import Any
 import os
 import secrets
 from functools import partial
@@ -156,6 +157,10 @@ class ChatModel(models.Model):
         McpServer, blank=True, related_name="chat_models", help_text="MCP servers whose tools this model may call."
     )
     is_active = models.BooleanField(default=True)
+    is_default = models.BooleanField(
+        default=False,
+        help_text="Preselected for new chats (one model at a time: checking it here unchecks the others).",
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -168,6 +173,11 @@ class ChatModel(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+    def save(self, *args: Any, **kwargs: Any) -> None:
+        super().save(*args, **kwargs)
+        if self.is_default:  # one default at a time
+            ChatModel.objects.filter(is_default=True).exclude(pk=self.pk).update(is_default=False)
 
 
 class ChatInstance(models.Model):

@@ -18,7 +18,8 @@ from chat.models import ChatInstance, ChatModel, Message
 
 
 def chat_model_list() -> QuerySet[ChatModel]:
-    return ChatModel.objects.filter(is_active=True)
+    """The models people may chat with, the admin's default first."""
+    return ChatModel.objects.filter(is_active=True).order_by("-is_default", "name")
 
 
 def chat_model_get(*, model_id: str) -> ChatModel:

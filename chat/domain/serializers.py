@@ -100,5 +100,6 @@ def chat_model_to_dict(chat_model: ChatModel) -> dict[str, Any]:
         "id": chat_model.public_id,
         "name": chat_model.name,
         "provider": chat_model.provider,
+        "isDefault": chat_model.is_default,
         "model": chat_model.upstream_model,
     }

@@ -1,5 +1,5 @@
-"""Text from outside is stored without NUL (``chat.fields``), and a turn fits its model's context
-(``chat.domain.context``).
+"""Text from outside is stored without NUL (``chat.fields``), a turn fits its model's context
+(``chat.domain.context``), and an admin chooses the default model.
 
 The text columns do not change type, so their new field classes touch only the migration state: on SQLite an
 AlterField would rebuild the message table, and its search triggers with it. The two new columns are
@@ -29,6 +29,8 @@ CONTEXT_HELP = (
     "LLM_DEFAULT_CONTEXT for others). Older history is trimmed to fit."
 )
 
+DEFAULT_HELP = "Preselected for new chats (one model at a time: checking it here unchecks the others)."
+
 
 class Migration(migrations.Migration):
     dependencies = [("chat", "0005_tools_and_search")]
@@ -41,4 +43,5 @@ class Migration(migrations.Migration):
             "chatmodel", "context_window", models.PositiveIntegerField(blank=True, null=True, help_text=CONTEXT_HELP)
         ),
         migrations.AddField("message", "context_trimmed", models.PositiveIntegerField(blank=True, null=True)),
+        migrations.AddField("chatmodel", "is_default", models.BooleanField(default=False, help_text=DEFAULT_HELP)),
     ]
