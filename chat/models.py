@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import hashlib
-from typing import Any
 import os
 import secrets
 from functools import partial
+from typing import Any
 from urllib.parse import urlsplit
 
 from django.conf import settings
