@@ -38,6 +38,9 @@ async function runTurn(makeRequest, { text = "", retry, retryAnew }) {
       onTurnEvent(event);
       if (event.type === "stream_start" && text) {
         els.input.value = ""; // Accepted: the text lives in the conversation now.
+        els.input.style.height = "auto"; // back to one line after a long message
+        // Your own message, however long, then the reply coming in: the view follows them.
+        requestAnimationFrame(() => (els.messages.scrollTop = els.messages.scrollHeight));
         const body = messageNode(event.userMessage.id, "user", event.userMessage.seq).querySelector(".body");
         if (!body.textContent) body.textContent = text;
       }

@@ -38,3 +38,18 @@ def test_a_trimmed_history_is_marked_on_the_reply(page, llm, model):
         page.wait_for_function(f"document.querySelectorAll('.msg.assistant.complete').length === {n + 1}")
     badge = page.locator(".msg.assistant").last.locator(".badge.trimmed")
     assert badge.is_visible() and "left out" in badge.get_attribute("title")
+
+
+def test_after_a_long_message_the_box_shrinks_and_the_view_shows_the_reply_coming(page, llm):
+    llm.script(tokens=[f"w{i} " for i in range(30)], delay=0.1)
+    start_chat(page)
+    page.fill("#input", "A long question. " * 1200)  # 20,000 characters
+    page.dispatch_event("#input", "input")
+    assert page.evaluate("document.querySelector('#input').offsetHeight") > 150
+    page.press("#input", "Enter")
+    page.wait_for_selector(".msg.assistant")
+    page.wait_for_timeout(300)
+    assert page.evaluate("document.querySelector('#input').offsetHeight") < 80
+    box = page.evaluate("""() => { const m = document.querySelector('#messages');
+        return m.scrollHeight - m.scrollTop - m.clientHeight; }""")
+    assert box < 50  # scrolled to the reply that is coming, below the long message
