@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -124,7 +123,6 @@ def turn_begin(
     content: str,
     source: str = Message.Source.TEXT,
     client_message_id: str | None = None,
-    on_read: Callable[[TurnBegun], None] | None = None,
 ) -> TurnBegun:
     """Save the user's message and an empty streaming reply, or find the turn a retry refers to.
 
@@ -133,8 +131,7 @@ def turn_begin(
     Every turn starts here, so it is kept to six statements in one transaction: lock the chat (with its
     model, usually the one asked for), read the last ``seq``, the history and the model's MCP servers,
     insert both messages, touch the chat. A reply still streaming is refused by the
-    one-streaming-reply-per-chat constraint. ``on_read`` is handed the turn as it will be, before it is
-    written (the model can be asked while the rows are saved).
+    one-streaming-reply-per-chat constraint.
     """
     try:
         with transaction.atomic():
@@ -142,7 +139,7 @@ def turn_begin(
             chat_model = turn_model(chat, model_id)
             if client_message_id and (replay := turn_find_replay(chat, chat_model, client_message_id)):
                 return replay
-            return _insert_turn(chat, chat_model, last_seq(chat=chat), content, source, client_message_id, on_read)
+            return _insert_turn(chat, chat_model, last_seq(chat=chat), content, source, client_message_id)
     except IntegrityError:
         # A concurrent request won the race: either the same retry (replay it) or another turn (busy).
         if client_message_id:
@@ -217,14 +214,11 @@ def _insert_turn(
     content: str,
     source: str,
     client_message_id: str | None,
-    on_read: Callable[[TurnBegun], None] | None = None,
 ) -> TurnBegun:
     check_message(chat_model, content)  # refused before anything is saved
     now = timezone.now()
     user_message, assistant = _turn_messages(chat, chat_model, last_seq, content, source, client_message_id, now)
     history, servers = _turn_context(chat, chat_model, user_message.seq)
-    if on_read is not None:
-        on_read(TurnBegun(chat, chat_model, user_message, assistant, history, persist=False, tool_servers=servers))
     _insert_messages([user_message, assistant])
     chat.updated_at, chat.chat_model = now, chat_model
     chat.title = chat.title or title_from(content)

@@ -39,7 +39,7 @@ from chat.http.follow import follow
 from chat.http.responses import TurnFlags, turn_response
 from chat.realtime import broadcast
 from chat.realtime.frames import parse_cursor
-from chat.turns.run import EarlyAsk, TurnOptions, start_turn, stop_running
+from chat.turns.run import TurnOptions, start_turn, stop_running
 from chat.turns.shutdown import draining
 from chat.turns.upstream import default_local_loaded
 
@@ -209,14 +209,12 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     chat_id = require_str(body, "chatInstanceId")
     model_id = optional_str(body, "chatModelId")  # none: the chat's own model
     client_message_id = optional_str(body, "clientMessageId")
-    options = TurnOptions(speak=flags.speak)
-    early = EarlyAsk(options)  # the model is asked while the turn is saved
     save = functools.partial(
         run_db, turn_begin, user=request.api_user, chat_id=chat_id, model_id=model_id, content=content,
-        client_message_id=client_message_id, on_read=early,
+        client_message_id=client_message_id,
     )  # fmt: skip
-    begun, release = await admit_turn(request, lambda: early.begin(save()))
-    turn = start_turn(begun, options, started=started, on_finish=release)
+    begun, release = await admit_turn(request, save)
+    turn = start_turn(begun, TurnOptions(speak=flags.speak), started=started, on_finish=release)
     return await turn_response(turn, begun, flags)
 
 

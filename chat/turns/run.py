@@ -8,7 +8,6 @@ request, a client disconnect and a heartbeat timer can all act on it; every outp
 from __future__ import annotations
 
 import asyncio
-import concurrent.futures
 import functools
 import logging
 import time
@@ -75,49 +74,6 @@ async def speculate(begun: TurnBegun, options: TurnOptions) -> None:
     as it would be (``turn_preview``), with nothing saved."""
     request, _, _ = await _prepared(begun, options)
     speculation.start(begun.chat.public_id, upstream.provider_for(begun.chat_model), request)
-
-
-class EarlyAsk:
-    """Asks the model for a turn as soon as its history is read, while its rows are still being written.
-
-    Passed as ``turn_begin``'s ``on_read`` (called on the database thread); the turn then takes the reply over
-    (``chat.turns.speculation``), so the save and the model's first token overlap instead of adding up.
-    ``begin`` runs the save and hands back the turn once the early request is registered (or dropped, if
-    the save failed).
-    """
-
-    def __init__(self, options: TurnOptions) -> None:
-        self.options = options
-        self.loop = asyncio.get_running_loop()
-        self.asked: concurrent.futures.Future[None] | None = None
-        self.chat_id = ""
-
-    def __call__(self, preview: TurnBegun) -> None:
-        self.chat_id = preview.chat.public_id
-        self.asked = asyncio.run_coroutine_threadsafe(speculate(preview, self.options), self.loop)
-
-    async def begin(self, save: Awaitable[TurnBegun]) -> TurnBegun:
-        try:
-            begun = await save
-        except BaseException:
-            await self._asked()
-            self._drop()  # not saved (the chat is busy, say): nobody will take the reply over
-            raise
-        await self._asked()
-        if begun.replay:
-            self._drop()  # a retry that raced its first attempt: the stored turn is replayed
-        return begun
-
-    async def _asked(self) -> None:
-        if self.asked is not None:
-            try:
-                await asyncio.shield(asyncio.wrap_future(self.asked))
-            except Exception:  # the turn asks the model itself
-                logger.exception("Could not ask the model early")
-
-    def _drop(self) -> None:
-        if self.chat_id:
-            speculation.drop(self.chat_id)
 
 
 def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
