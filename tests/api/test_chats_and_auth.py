@@ -22,8 +22,9 @@ async def test_models_lists_active_models(api, chat_model):
     await ChatModel.objects.acreate(name="retired", is_active=False)
     data = (await api.get("/api/models")).json()
     assert data == {
-        "models": [{"id": chat_model.public_id, "name": "test-model", "provider": "openai", "model": "test-upstream"}]
-    }
+        "models": [{"id": chat_model.public_id, "name": "test-model", "provider": "openai", "isDefault": False,
+                    "model": "test-upstream"}]
+    }  # fmt: skip
 
 
 async def test_chat_crud(api, chat_model):
