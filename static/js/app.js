@@ -4,6 +4,9 @@
 //   page.js          the page's elements;  state.js  what this tab knows
 //   notice.js        the error banner and the busy state
 //   messages.js      rendering messages, tool calls, clarifications and feedback
+//   markdown.js      replies' markdown as it streams, sanitised by the server's rules; code blocks
+//                    (markdown-it, DOMPurify and highlight.js are vendored in static/vendor/)
+//   clipboard.js     the Copy buttons of messages and code blocks
 //   turn.js          a turn's events, whatever carries them (the "chat:turn-event" hook is here)
 //   socket.js        the chat's websocket: catch-up, live and hidden tabs, reconnecting
 //   sidebar.js       models, the chat list, search; create, rename and delete a chat
@@ -17,7 +20,9 @@ import { toggleTalking, talkSend } from "./conversation.js";
 import { renderSaved } from "./messages.js";
 import { showError } from "./notice.js";
 import { $, els, layout } from "./page.js";
-import { deleteChat, loadSidebar, newChat, onSearchInput, refreshTitle, renameChat } from "./sidebar.js";
+import {
+  deleteChat, loadSidebar, newChat, onSearchInput, refreshTitle, renameChat, switchModel,
+} from "./sidebar.js";
 import { connectSocket, watchConnection } from "./socket.js";
 import { reportPlayback, setSpeak } from "./speech.js";
 import { state } from "./state.js";
@@ -60,6 +65,7 @@ els.file.addEventListener("change", () => {
 });
 $("#new-chat").addEventListener("click", newChat);
 els.search.addEventListener("input", onSearchInput);
+els.models.addEventListener("change", switchModel);
 els.speak.setAttribute("aria-pressed", String(state.speak));
 els.speak.addEventListener("click", () => setSpeak(!state.speak));
 els.talk.addEventListener("click", toggleTalking);
@@ -91,6 +97,7 @@ document.addEventListener("chat:changed", ({ detail }) => {
     $(".chat-actions").hidden = true;
   } else if (detail.type === "chat_updated") {
     state.chat = detail.chat;
+    els.models.value = detail.chat.chatModelId;
     els.title.textContent = detail.chat.title || "New chat";
     document.title = `${els.title.textContent} · Chat`;
   }

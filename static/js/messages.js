@@ -1,7 +1,10 @@
-// The conversation's messages: a node per message, a reply growing token by token, its thinking, one block
-// per tool call, the clarifying question's options, the details line and the feedback thumbs.
+// The conversation's messages: a node per message, a reply growing token by token (markdown.js renders it),
+// its thinking, one block per tool call, the clarifying question's options, the details line, and a row
+// with the Copy button and the feedback thumbs.
 // A click on an option is the composer's to answer (app.js listens on the message list for it).
 import { request } from "./api.js";
+import { copyButton } from "./clipboard.js";
+import { appendText, finishStream, plainText, setText, showHtml, stopStream, streamInto } from "./markdown.js";
 import { showError } from "./notice.js";
 import { $, el, els, layout } from "./page.js";
 import { state } from "./state.js";
@@ -17,6 +20,12 @@ export function messageNode(id, role, seq) {
   thinking.hidden = true;
   thinking.append(el("summary", "", "Thinking"), el("div", "thinking-text"));
   node.append(thinking, el("div", "tools"), el("div", "status-line"), el("div", "body"), el("div", "details"));
+  if (role === "user") {
+    // Copyable as soon as it is sent (renderSaved gives it the saved text's button).
+    const row = el("div", "actions");
+    row.append(copyButton("copy-message", "Copy message", () => node.querySelector(".body").textContent));
+    node.append(row);
+  }
   $(".empty")?.remove();
   const after = [...els.messages.children].find((other) => Number(other.dataset.seq) > Number(seq ?? Infinity));
   els.messages.insertBefore(node, after ?? null);
@@ -29,26 +38,23 @@ export function setStatus(node, text) {
 }
 
 function streamingBody(node) {
-  // Tokens are appended to one text node: no re-render of the list, or of the message, per token.
-  let text = state.streams.get(node.dataset.id);
-  if (!text) {
-    const body = node.querySelector(".body");
-    body.textContent = "";
-    text = document.createTextNode("");
-    body.append(text);
+  // A token's text is appended at once; the markdown is rendered at most once a frame, never per token.
+  let view = state.streams.get(node.dataset.id);
+  if (!view) {
+    view = streamInto(node.querySelector(".body"), keepingScroll);
     node.classList.add("streaming");
-    state.streams.set(node.dataset.id, text);
+    state.streams.set(node.dataset.id, view);
   }
-  return text;
+  return view;
 }
 
 export function streamed(node) {
-  return Boolean(state.streams.get(node.dataset.id)?.length);
+  return Boolean(state.streams.get(node.dataset.id)?.source);
 }
 
 export function appendToken(node, text) {
   if (node.querySelector(".status-line").textContent) setStatus(node, "");
-  streamingBody(node).appendData(text);
+  appendText(streamingBody(node), text);
   scrollDown();
 }
 
@@ -61,6 +67,14 @@ export function appendThinking(node, text) {
 export function scrollDown() {
   const box = els.messages;
   if (box.scrollHeight - box.scrollTop - box.clientHeight < 200) box.scrollTop = box.scrollHeight;
+}
+
+// A render can grow a reply by many lines at once: whether to follow it is decided before it grows.
+function keepingScroll(render) {
+  const box = els.messages;
+  const following = box.scrollHeight - box.scrollTop - box.clientHeight < 200;
+  render();
+  if (following) box.scrollTop = box.scrollHeight;
 }
 
 // ---- tools: one compact block per call, which opens to its arguments and result ----------------------
@@ -138,7 +152,7 @@ function detailsLine(message) {
 
 const THUMB = '<svg class="i" viewBox="0 0 24 24" aria-hidden="true"><path d="M7 10v11H3V10h4zm0 0l4-8a3 3 0 0 1 3 3v4h5.5a2 2 0 0 1 2 2.3l-1.3 8a2 2 0 0 1-2 1.7H7"/></svg>';
 
-function feedbackButtons(node, message) {
+function feedbackButtons(message) {
   const box = el("div", "feedback");
   for (const [rating, name] of [["up", "Good answer"], ["down", "Bad answer"]]) {
     const button = el("button", `icon small thumb ${rating}`);
@@ -150,8 +164,19 @@ function feedbackButtons(node, message) {
     button.addEventListener("click", () => sendFeedback(message.id, rating, box));
     box.append(button);
   }
-  node.querySelector(".feedback")?.remove();
-  node.append(box);
+  return box;
+}
+
+// Copy (a reply copies its markdown) and, on a reply that said something, the thumbs.
+function actionsRow(node, message) {
+  const row = el("div", "actions");
+  if (message.content) row.append(copyButton("copy-message", "Copy message", () => message.content));
+  // Nothing to rate in a reply that failed before it said anything.
+  if (message.role === "assistant" && !(message.status === "error" && !message.content)) {
+    row.append(feedbackButtons(message));
+  }
+  node.querySelector(".actions")?.remove();
+  if (row.childElementCount) node.append(row);
 }
 
 async function sendFeedback(messageId, rating, box) {
@@ -169,18 +194,22 @@ async function sendFeedback(messageId, rating, box) {
 export function renderSaved(message) {
   const node = messageNode(message.id, message.role, message.seq);
   node.dataset.seq = message.seq;
+  const view = state.streams.get(message.id);
+  stopStream(view);
   state.streams.delete(message.id);
   node.className = `msg ${message.role} ${message.status}`;
   node.querySelector(".who").replaceChildren(message.role === "user" ? "You" : "Assistant");
   const body = node.querySelector(".body");
   if (message.status === "streaming") {
     setStatus(node, "thinking…");
-    streamingBody(node).data = message.content;
+    setText(streamingBody(node), message.content);
     return node;
   }
   setStatus(node, "");
   if (message.role === "assistant" && message.html != null) {
-    body.innerHTML = message.html; // Rendered and sanitised on the server.
+    // What streamed is what was saved: its rendering (by the server's rules) stays, every block now closed.
+    // Otherwise the server's HTML (rendered and sanitised there) is shown, sanitised again here.
+    if (!(view?.source === message.content && finishStream(view))) showHtml(body, message.html);
   } else {
     body.textContent = message.content;
   }
@@ -205,12 +234,11 @@ export function renderSaved(message) {
   }
   // Timings and token counts are for operators: shown to staff only.
   if (layout.dataset.staff) node.querySelector(".details").textContent = detailsLine(message);
-  // Nothing to rate in a reply that failed before it said anything.
-  if (message.role === "assistant" && !(message.status === "error" && !message.content)) feedbackButtons(node, message);
+  actionsRow(node, message);
   if (state.turn?.id === message.id && !state.turn.saved) {
     state.turn.saved = true; // later tokens of it are stale copies
     // Screen readers hear a reply once, when it is complete, not each piece as it streams.
-    if (message.role === "assistant") $("#announce").textContent = `Reply: ${body.textContent.trim().slice(0, 500)}`;
+    if (message.role === "assistant") $("#announce").textContent = `Reply: ${plainText(body).trim().slice(0, 500)}`;
   }
   state.lastSeq = Math.max(state.lastSeq, message.seq);
   return node;

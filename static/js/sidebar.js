@@ -132,7 +132,24 @@ export async function loadSidebar() {
   els.models.replaceChildren(...models.map((m) => Object.assign(el("option", "", m.name), { value: m.id })));
   showPage(page.chats, page.nextBefore, false);
   state.chat = page.chats.find((chat) => chat.id === state.chatId) || state.chat;
+  if (state.chatId && !state.chat) state.chat = await getJSON(`/api/chats/${state.chatId}`); // an older chat
+  // The admin's default comes first; in a chat, its own model.
   if (state.chat) els.models.value = state.chat.chatModelId;
+}
+
+// In a chat, choosing a model switches the chat to it (its next replies); on a new chat's page, it is the
+// model the chat starts with.
+export async function switchModel() {
+  if (!state.chatId) return;
+  try {
+    const chat = await (
+      await request(`/api/chats/${state.chatId}`, { method: "PATCH", json: { chatModelId: els.models.value } })
+    ).json();
+    state.chat = chat;
+  } catch (error) {
+    if (state.chat) els.models.value = state.chat.chatModelId;
+    showError(error.message, null);
+  }
 }
 
 export async function refreshTitle() {

@@ -8,7 +8,7 @@ export const state = {
   ready: Promise.resolve(),
   lastSeq: 0, // highest seq of a finished message this tab has shown
   nodes: new Map(), // message id -> its <article>
-  streams: new Map(), // message id -> the text node a streaming reply grows in
+  streams: new Map(), // message id -> a streaming reply's view (markdown.js: its text and rendered blocks)
   // The turn this tab shows (its own, or another tab's seen over the socket): {id, seq, node, lastEventId,
   // saved}. Its events may come over SSE, the socket and the event log, in any mix: eventIds keep each once.
   turn: null,
