@@ -139,7 +139,10 @@ def turn_begin(
             chat_model = turn_model(chat, model_id)
             if client_message_id and (replay := turn_find_replay(chat, chat_model, client_message_id)):
                 return replay
-            return _insert_turn(chat, chat_model, last_seq(chat=chat), content, source, client_message_id)
+            drafted = _turn_messages(
+                chat, chat_model, last_seq(chat=chat), content, source, client_message_id, timezone.now()
+            )
+            return _insert_turn(chat, chat_model, *drafted)
     except IntegrityError:
         # A concurrent request won the race: either the same retry (replay it) or another turn (busy).
         if client_message_id:
@@ -207,21 +210,14 @@ def _turn_context(
     return history, list(McpServer.objects.filter(chat_models=chat_model, is_active=True))
 
 
-def _insert_turn(
-    chat: ChatInstance,
-    chat_model: ChatModel,
-    last_seq: int,
-    content: str,
-    source: str,
-    client_message_id: str | None,
-) -> TurnBegun:
-    check_message(chat_model, content)  # refused before anything is saved
-    now = timezone.now()
-    user_message, assistant = _turn_messages(chat, chat_model, last_seq, content, source, client_message_id, now)
+def _insert_turn(chat: ChatInstance, chat_model: ChatModel, user_message: Message, assistant: Message) -> TurnBegun:
+    """Save a turn's two rows (``_turn_messages``) and touch the chat; the turn with what its model sees."""
+    check_message(chat_model, user_message.content)  # refused before anything is saved
+    now = user_message.completed_at
     history, servers = _turn_context(chat, chat_model, user_message.seq)
     _insert_messages([user_message, assistant])
     chat.updated_at, chat.chat_model = now, chat_model
-    chat.title = chat.title or title_from(content)
+    chat.title = chat.title or title_from(user_message.content)
     with connection.cursor() as cursor:  # Plain SQL: it runs on every turn (the ORM's save cost 5x more).
         cursor.execute(
             f"UPDATE {ChatInstance._meta.db_table} SET updated_at = %s, chat_model_id = %s, title = %s WHERE id = %s",

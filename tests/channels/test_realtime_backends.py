@@ -27,15 +27,20 @@ def redis_answers() -> bool:
         return False
 
 
-@pytest.fixture(params=["memory", "redis"])
-def backend(request, settings):
-    settings.REALTIME_LOG_TTL = 60
+def in_memory_or_redis(request, settings, memory, redis):
+    """``memory()`` or, with Redis answering (and REDIS_URL pointing at it), ``redis()``."""
     if request.param == "memory":
-        return MemoryBackend()
+        return memory()
     if not redis_answers():
         pytest.skip("Redis does not answer on 127.0.0.1:6379 (scripts/services.sh starts it)")
     settings.REDIS_URL = REDIS_URL
-    return RedisBackend()
+    return redis()
+
+
+@pytest.fixture(params=["memory", "redis"])
+def backend(request, settings):
+    settings.REALTIME_LOG_TTL = 60
+    return in_memory_or_redis(request, settings, MemoryBackend, RedisBackend)
 
 
 def turn(seq: int = 2) -> TurnRef:
@@ -140,12 +145,7 @@ async def test_alive_markers(backend, settings):
 
 @pytest.fixture(params=["memory", "redis"])
 def counters(request, settings):
-    if request.param == "memory":
-        return LocalCounters()
-    if not redis_answers():
-        pytest.skip("Redis does not answer on 127.0.0.1:6379 (scripts/services.sh starts it)")
-    settings.REDIS_URL = REDIS_URL
-    return RedisCounters()
+    return in_memory_or_redis(request, settings, LocalCounters, RedisCounters)
 
 
 async def test_counters(counters):

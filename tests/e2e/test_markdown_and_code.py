@@ -52,13 +52,18 @@ def same_as_the_server(page, content: str) -> bool:
     return page.inner_html(f"{REPLY} .body").strip() == expected.strip()
 
 
+def streaming(page, llm, tokens: list[str], message: str, selector: str) -> None:
+    """``message`` sent, and the reply (``tokens``, paced) still streaming once ``selector`` shows in it."""
+    llm.script(tokens=tokens + MORE, delay=0.08)
+    start_chat(page)
+    send(page, message)
+    page.wait_for_selector(f"{STREAMING} .body {selector}")
+    assert still_streaming(page)
+
+
 def test_a_table_and_bold_text_render_while_the_reply_streams(strict_page, llm):
     page = strict_page
-    llm.script(tokens=TABLE + MORE, delay=0.08)
-    start_chat(page)
-    send(page, "A table please")
-    page.wait_for_selector(f"{STREAMING} .body table td >> text=pears")
-    assert still_streaming(page)
+    streaming(page, llm, TABLE, "A table please", "table td >> text=pears")
     assert page.inner_text(f"{REPLY} .body strong") == "bold"
     assert page.locator(f"{REPLY} .body th").all_inner_texts() == ["fruit", "count"]
     assert "|" not in page.inner_text(f"{REPLY} .body")  # no raw pipes on screen
@@ -88,11 +93,7 @@ def assert_nothing_hostile(page):
 
 def test_html_and_script_links_in_the_text_never_become_elements(strict_page, llm):
     page = strict_page
-    llm.script(tokens=HOSTILE + MORE, delay=0.08)
-    start_chat(page)
-    send(page, "Be hostile")
-    page.wait_for_selector(f"{STREAMING} .body a[href='https://example.com/x']")
-    assert still_streaming(page)
+    streaming(page, llm, HOSTILE, "Be hostile", "a[href='https://example.com/x']")
     assert_nothing_hostile(page)
     page.wait_for_selector(f"{REPLY}.complete")
     assert_nothing_hostile(page)
@@ -104,12 +105,17 @@ def test_html_and_script_links_in_the_text_never_become_elements(strict_page, ll
     assert same_as_the_server(page, content)
 
 
+def asked(page, llm, tokens: list[str], delay: float, message: str) -> None:
+    """A new chat on a page that may use the clipboard, asked ``message``, answered with ``tokens``."""
+    allow_clipboard(page)
+    llm.script(tokens=tokens, delay=delay)
+    start_chat(page)
+    send(page, message)
+
+
 def test_a_code_block_is_highlighted_labelled_and_copied(strict_page, llm):
     page = strict_page
-    allow_clipboard(page)
-    llm.script(tokens=SLOW_CODE + MORE, delay=0.15)
-    start_chat(page)
-    send(page, "Some code")
+    asked(page, llm, SLOW_CODE + MORE, 0.15, "Some code")
     block = page.locator(f"{REPLY} .code-block")
     # While the block is open: its label and Copy already show; it is coloured once closed.
     page.wait_for_selector(f"{STREAMING} .code-block .code-lang >> text=python")
@@ -138,10 +144,7 @@ def test_a_code_block_is_highlighted_labelled_and_copied(strict_page, llm):
 
 def test_every_message_copies_its_text_and_a_reply_its_markdown(strict_page, llm):
     page = strict_page
-    allow_clipboard(page)
-    llm.script(tokens=TABLE + CODE, delay=0.01)
-    start_chat(page)
-    send(page, "Copy me")
+    asked(page, llm, TABLE + CODE, 0.01, "Copy me")
     page.wait_for_selector(f"{REPLY}.complete")
     page.emulate_media(color_scheme="dark")
     page.screenshot(path="/tmp/markdown-table-code-dark.png")
