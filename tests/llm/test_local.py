@@ -72,7 +72,8 @@ async def test_four_people_are_answered_together(api, user, local_model):
 async def test_stopping_one_reply_leaves_the_others_running(api, user, local_model):
     await ChatModel.objects.filter(pk=local_model.pk).aupdate(max_tokens=40)
     chats = [await ChatInstance.objects.acreate(owner=user, chat_model=local_model) for _ in range(3)]
-    responses = [await post_turn(api, c, "Tell me a story about a lighthouse keeper.") for c in chats]
+    # A reply far longer than 40 tokens: each one left running must end at its max_tokens ("length").
+    responses = [await post_turn(api, c, "Count from 1 to 300, one number per line.") for c in chats]
     stopped = aiter(responses[0].streaming_content)
     pieces = []
     async for piece in stopped:
