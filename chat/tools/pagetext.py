@@ -18,12 +18,14 @@ from typing import Any
 
 from bs4 import BeautifulSoup
 
+from chat.loops import for_running_loop
+
 MAX_ELEMENTS = 20_000  # a long article has a few thousand; bs4 parses about 50,000 a second on one core
 PARSERS_AT_ONCE = 2
 
 _context = multiprocessing.get_context("forkserver")
 _context.set_forkserver_preload([__name__])
-_slots: asyncio.Semaphore | None = None
+_slots: dict[Any, Any] = {}  # the PARSERS_AT_ONCE semaphore of each event loop
 
 
 class Unreadable(ValueError):
@@ -76,10 +78,7 @@ def _child(connection: Connection, *arguments: Any) -> None:
 
 async def readable_isolated(body: bytes, content_type: str, charset: str) -> str:
     """``readable`` in a child process; cancelling the call (the fetch's timeout) kills the child."""
-    global _slots
-    if _slots is None:
-        _slots = asyncio.Semaphore(PARSERS_AT_ONCE)
-    async with _slots:
+    async with for_running_loop(_slots, "parsers", lambda: asyncio.Semaphore(PARSERS_AT_ONCE)):
         receiver, sender = _context.Pipe(duplex=False)
         arguments = (sender, body, content_type, charset, MAX_ELEMENTS)
         process = _context.Process(target=_child, args=arguments, daemon=True)
