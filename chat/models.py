@@ -202,12 +202,26 @@ class ChatInstance(models.Model):
     )
     review_notes = StoredTextField(blank=True)
     reviewed_at = models.DateTimeField(null=True, blank=True)
+    # The conversation is a tree of messages; the active branch is the path from the root to this leaf.
+    active_message = models.ForeignKey(
+        "Message", on_delete=models.SET_NULL, null=True, blank=True, related_name="+", editable=False
+    )
+    system_prompt = StoredTextField(blank=True, help_text="Replaces the model's system prompt in this chat.")
+    temperature = models.FloatField(null=True, blank=True, help_text="Replaces the model's temperature in this chat.")
+    pinned = models.BooleanField(default=False)
+    archived = models.BooleanField(default=False)
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    # Not stored: the active message's public id, where a read joined it.
+    active_public_id: str | None = None
+
     class Meta:
         ordering = ["-updated_at", "-id"]
-        indexes = [models.Index(fields=["owner", "-updated_at"], name="chat_owner_updated_idx")]
+        indexes = [
+            models.Index(fields=["owner", "-updated_at"], name="chat_owner_updated_idx"),
+            models.Index(fields=["owner", "archived", "-pinned", "-updated_at"], name="chat_owner_list_idx"),
+        ]
         constraints = [
             models.UniqueConstraint(
                 fields=["owner", "session_key"], condition=Q(session_key__isnull=False), name="chat_unique_session_key"
@@ -216,6 +230,10 @@ class ChatInstance(models.Model):
 
     def __str__(self) -> str:
         return self.title or self.public_id
+
+    def system_prompt_for(self, chat_model: ChatModel) -> str:
+        """The system prompt of a turn in this chat: the chat's own, else its model's."""
+        return self.system_prompt or chat_model.system_prompt
 
 
 class Message(models.Model):
@@ -244,7 +262,10 @@ class Message(models.Model):
 
     public_id = _public_id_field("msg")
     chat = models.ForeignKey(ChatInstance, on_delete=models.CASCADE, related_name="messages")
-    seq = models.PositiveIntegerField(help_text="1, 2, 3… within the conversation.")
+    # The message this one follows (none for a first message). Messages with the same parent are versions
+    # of each other: an edited question, a regenerated reply.
+    parent = models.ForeignKey("self", on_delete=models.CASCADE, null=True, blank=True, related_name="children")
+    seq = models.PositiveIntegerField(help_text="1, 2, 3… within the conversation, in the order of writing.")
     role = models.CharField(max_length=10, choices=Role.choices)
     content = StoredTextField(blank=True)
     reasoning = StoredTextField(blank=True, help_text="Reasoning the model streamed before its answer.")
@@ -271,6 +292,11 @@ class Message(models.Model):
     corrected_content = StoredTextField(blank=True, help_text="A reviewer's correction of the transcript.")
     created_at = models.DateTimeField(auto_now_add=True)
     completed_at = models.DateTimeField(null=True, blank=True)
+
+    # Not stored: the public id of its parent and the ids of its versions (oldest first), where a read or
+    # a turn worked them out (``chat.domain.branches``).
+    parent_public_id: str | None = None
+    sibling_ids: list[str] | None = None
 
     class Meta:
         ordering = ["chat_id", "seq"]
@@ -324,6 +350,43 @@ class Feedback(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_rating_display()} on {self.message.public_id}"
+
+
+class Preset(models.Model):
+    """A person's way to start a chat: a system prompt, a model and a temperature under a name."""
+
+    public_id = _public_id_field("pr")
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="chat_presets")
+    name = StoredCharField(max_length=100)
+    system_prompt = StoredTextField(blank=True)
+    chat_model = models.ForeignKey(ChatModel, on_delete=models.SET_NULL, null=True, blank=True, related_name="+")
+    temperature = models.FloatField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ChatShare(models.Model):
+    """A read-only copy of a chat's active branch as it was when shared, open to anyone with its link."""
+
+    public_id = _public_id_field("sh")
+    chat = models.ForeignKey(ChatInstance, on_delete=models.CASCADE, related_name="shares")
+    title = StoredCharField(max_length=200, blank=True)
+    # The shared messages, serialised when the link was made: later changes to the chat do not show.
+    messages = StoredJSONField(default=list)
+    include_recordings = models.BooleanField(default=False)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.public_id} of {self.chat}"
 
 
 def hash_token(raw: str) -> str:

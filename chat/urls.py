@@ -1,6 +1,6 @@
 from django.urls import path
 
-from chat.http import views
+from chat.http import presets, views
 
 app_name = "chat"
 
@@ -13,5 +13,8 @@ urlpatterns = [
     path("api/chats/<str:chat_id>/messages", views.chat_messages_view, name="chat-messages"),
     path("api/chats/<str:chat_id>/stop", views.chat_stop_view, name="chat-stop"),
     path("api/chats/<str:chat_id>/events", views.chat_events_view, name="chat-events"),
+    path("api/messages/<str:message_id>", views.message_delete_view, name="message-detail"),
     path("api/messages/<str:message_id>/feedback", views.message_feedback_view, name="message-feedback"),
+    path("api/presets", presets.presets_view, name="presets"),
+    path("api/presets/<str:preset_id>", presets.preset_detail_view, name="preset-detail"),
 ]

@@ -59,11 +59,11 @@ def prompt_budget(chat_model: ChatModel) -> int:
     return window(chat_model) - answer_room(chat_model)
 
 
-def check_message(chat_model: ChatModel, content: str) -> None:
+def check_message(chat_model: ChatModel, content: str, system_prompt: str) -> None:
     """Refuse a message that cannot fit the model's context even with no history."""
     needed = message_tokens({"content": content})
-    if chat_model.system_prompt:
-        needed += message_tokens({"content": chat_model.system_prompt})
+    if system_prompt:
+        needed += message_tokens({"content": system_prompt})
     budget = prompt_budget(chat_model)
     if needed > budget:
         characters = max(budget - (needed - estimate_tokens(content)), 0) * BYTES_PER_TOKEN
@@ -76,16 +76,20 @@ def check_message(chat_model: ChatModel, content: str) -> None:
 def fit(messages: list[dict[str, Any]], tools: list[dict[str, Any]] | None, chat_model: ChatModel) -> int:
     """Trim ``messages`` (system prompt, history, new message) in place to fit the model's context, oldest
     exchanges first; the number of messages left out. An exchange (a user message and what followed it, tool
-    calls and results included) goes whole, so no tool result loses its call."""
+    calls and results included) goes whole, so no tool result loses its call. The last exchange stays (the
+    new message, or the question of a reply being continued)."""
     budget = prompt_budget(chat_model) - (estimate_tokens(tools) if tools else 0)
     start = 1 if messages and messages[0]["role"] == "system" else 0
+    users = [index for index, message in enumerate(messages) if message["role"] == "user"]
+    last = users[-1] if users else len(messages) - 1
     total = sum(message_tokens(m) for m in messages)
     dropped = 0
-    while total > budget and len(messages) - start > 1:
-        end = start + 1  # the oldest exchange: up to the next user message (never the new one, which is last)
-        while end < len(messages) - 1 and messages[end]["role"] != "user":
+    while total > budget and start < last:
+        end = start + 1  # the oldest exchange: up to the next user message
+        while end < last and messages[end]["role"] != "user":
             end += 1
         total -= sum(message_tokens(m) for m in messages[start:end])
         dropped += end - start
         del messages[start:end]
+        last -= end - start
     return dropped

@@ -9,12 +9,13 @@ from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection
-from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.db.models import Exists, F, OuterRef, Q, QuerySet
 from django.db.models.expressions import Col
 
 from chat.domain import extensions
+from chat.domain.branches import path_rows, sibling_ids
 from chat.exceptions import NotFound
-from chat.models import ChatInstance, ChatModel, Message
+from chat.models import ChatInstance, ChatModel, Message, Preset
 
 
 def chat_model_list() -> QuerySet[ChatModel]:
@@ -30,13 +31,20 @@ def chat_model_get(*, model_id: str) -> ChatModel:
         raise NotFound(f"Unknown or inactive chat model '{model_id}'.", code="model_not_found") from None
 
 
-def chat_list(*, user: AbstractBaseUser, before: str | None = None) -> QuerySet[ChatInstance]:
-    """The user's chats, most recently active first; with ``before`` (a chat id), those after it in that
-    order: the next page of a list that ended with it."""
+def _chats(user: AbstractBaseUser) -> QuerySet[ChatInstance]:
+    """The user's chats with their models and their active messages' public ids."""
     chats = ChatInstance.objects.filter(owner=user).select_related("chat_model")
+    return chats.annotate(active_public_id=F("active_message__public_id"))
+
+
+def chat_list(*, user: AbstractBaseUser, before: str | None = None, archived: bool = False) -> QuerySet[ChatInstance]:
+    """The user's chats (the archived ones, or the others), pinned first, then the most recently active;
+    with ``before`` (a chat id), those after it in that order: the next page of a list that ended with it."""
+    chats = _chats(user).filter(archived=archived).order_by("-pinned", "-updated_at", "-id")
     if before is not None:
         edge = chat_get(user=user, chat_id=before)
-        chats = chats.filter(Q(updated_at__lt=edge.updated_at) | Q(updated_at=edge.updated_at, id__lt=edge.id))
+        later = Q(updated_at__lt=edge.updated_at) | Q(updated_at=edge.updated_at, id__lt=edge.id)
+        chats = chats.filter(Q(pinned__lt=edge.pinned) | (Q(pinned=edge.pinned) & later))
     return chats
 
 
@@ -46,7 +54,7 @@ def _chat_not_found(chat_id: str) -> NotFound:
 
 def chat_get(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance:
     try:
-        return ChatInstance.objects.select_related("chat_model").get(public_id=chat_id, owner=user)
+        return _chats(user).get(public_id=chat_id)
     except ChatInstance.DoesNotExist:
         raise _chat_not_found(chat_id) from None
 
@@ -59,9 +67,11 @@ def _chat_for_turn_sql() -> tuple[str, list[tuple[int, Col, list[Any]]], list[st
     columns = [("c", f) for f in ChatInstance._meta.concrete_fields]
     columns += [("m", f) for f in ChatModel._meta.concrete_fields]
     chats, models = qn(ChatInstance._meta.db_table), qn(ChatModel._meta.db_table)
+    messages = qn(Message._meta.db_table)
     sql = (
-        f"SELECT {', '.join(f'{alias}.{qn(f.column)}' for alias, f in columns)} "
-        f"FROM {chats} c INNER JOIN {models} m ON m.id = c.chat_model_id WHERE c.public_id = %s AND c.owner_id = %s"
+        f"SELECT {', '.join(f'{alias}.{qn(f.column)}' for alias, f in columns)}, a.public_id "
+        f"FROM {chats} c INNER JOIN {models} m ON m.id = c.chat_model_id "
+        f"LEFT JOIN {messages} a ON a.id = c.active_message_id WHERE c.public_id = %s AND c.owner_id = %s"
     )
     if connection.features.has_select_for_update_of:
         sql += " FOR UPDATE OF c"  # the chat only: locking its model too would serialise every turn on that model
@@ -79,7 +89,8 @@ def _chat_for_turn_sql() -> tuple[str, list[tuple[int, Col, list[Any]]], list[st
 
 
 def chat_for_turn(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance:
-    """The user's chat with its model, its row locked until the transaction ends (where the database can).
+    """The user's chat with its model and its active message's public id (``active_public_id``), its row
+    locked until the transaction ends (where the database can).
 
     ``chat_get`` plus a row lock, in one plain statement: every turn starts here, and building the ORM's
     query cost more than running it.
@@ -95,22 +106,30 @@ def chat_for_turn(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance:
         for convert in functions:
             values[index] = convert(values[index], column, connection)
     chat = ChatInstance.from_db(connection.alias, chat_names, values[: len(chat_names)])
-    chat.chat_model = ChatModel.from_db(connection.alias, model_names, values[len(chat_names) :])
+    chat.chat_model = ChatModel.from_db(connection.alias, model_names, values[len(chat_names) : -1])
+    chat.active_public_id = values[-1]
     return chat
 
 
 def message_list(*, chat: ChatInstance, after: int = 0, limit: int | None = None) -> list[Message]:
+    """The chat's active branch, root first (those written after ``seq`` ``after``, the first ``limit``), each
+    with its versions' ids."""
+    branch = path_rows(chat.active_message_id, "m.id, m.public_id")
+    order = {pk: index for index, (pk, _) in enumerate(branch)}
+    public_ids = dict(branch)
     queryset = (
-        Message.objects.filter(chat=chat, seq__gt=after)
+        Message.objects.filter(pk__in=list(order), seq__gt=after)
         .select_related(*extensions.message_related())
         .prefetch_related("feedback")
-        .order_by("seq")
     )
+    messages = sorted(queryset, key=lambda message: order[message.pk])
     if limit:
-        queryset = queryset[:limit]
-    messages = list(queryset)
+        messages = messages[:limit]
+    siblings = sibling_ids(chat.pk, {message.parent_id for message in messages})
     for message in messages:
         message.chat = chat  # Saves a query per message when serializing.
+        message.sibling_ids = siblings[message.parent_id]
+        message.parent_public_id = public_ids.get(message.parent_id) if message.parent_id else None
     return messages
 
 
@@ -121,22 +140,19 @@ def last_seq(*, chat: ChatInstance) -> int:
         return cursor.fetchone()[0] or 0
 
 
-def history_for(*, chat: ChatInstance, before_seq: int, limit: int) -> list[dict[str, Any]]:
-    """The last ``limit`` complete messages before ``before_seq``, oldest first: what the LLM sees, in
-    OpenAI's shape (a reply that called tools brings its calls and their results before its text).
+def history_for(*, leaf_id: int | None, limit: int) -> list[dict[str, Any]]:
+    """The complete messages among the last ``limit`` of the branch that ends at ``leaf_id``, oldest first:
+    what the LLM sees, in OpenAI's shape (a reply that called tools brings its calls and their results
+    before its text).
 
-    Plain SQL and plain dicts: it runs on every turn, and building model instances for a long history
-    cost more than the query.
+    One query (``chat.domain.branches``) and plain dicts: it runs on every turn, and building model
+    instances for a long history cost more than the query.
     """
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"SELECT role, content, tool_calls FROM {Message._meta.db_table} WHERE chat_id = %s AND seq < %s "
-            "AND status = %s ORDER BY seq DESC LIMIT %s",
-            [chat.pk, before_seq, Message.Status.COMPLETE, limit],
-        )
-        rows = cursor.fetchall()
+    rows = path_rows(leaf_id, "m.role, m.content, m.tool_calls, m.status", limit=limit)
     history: list[dict[str, Any]] = []
-    for role, content, tool_calls in reversed(rows):
+    for role, content, tool_calls, status in rows:
+        if status != Message.Status.COMPLETE:
+            continue
         if tool_calls and tool_calls not in ("[]", []):
             history += tool_messages(json.loads(tool_calls) if isinstance(tool_calls, str) else tool_calls)
         history.append({"role": role, "content": content})
@@ -173,10 +189,22 @@ def chat_find(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance | None:
 
 def reply_streaming(*, chat_id: str) -> Message | None:
     """The chat's reply still streaming (there is at most one), or None."""
-    return Message.objects.filter(chat__public_id=chat_id, status=Message.Status.STREAMING).first()
+    streaming = Message.objects.filter(chat__public_id=chat_id, status=Message.Status.STREAMING)
+    return streaming.select_related("parent").first()
 
 
 def replies_streaming_before(*, cutoff: datetime, limit: int = 100) -> list[Message]:
     """Replies still streaming that were begun before ``cutoff`` (with their chats): orphans, maybe."""
     streaming = Message.objects.filter(status=Message.Status.STREAMING, created_at__lt=cutoff)
     return list(streaming.select_related("chat")[:limit])
+
+
+def preset_list(*, user: AbstractBaseUser) -> QuerySet[Preset]:
+    return Preset.objects.filter(owner=user).select_related("chat_model")
+
+
+def preset_get(*, user: AbstractBaseUser, preset_id: str) -> Preset:
+    preset = preset_list(user=user).filter(public_id=preset_id).first()
+    if preset is None:
+        raise NotFound(f"Preset '{preset_id}' was not found.", code="preset_not_found")
+    return preset

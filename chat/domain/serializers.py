@@ -8,7 +8,7 @@ from typing import Any
 from chat.domain import extensions
 from chat.domain.markdown import render_markdown
 from chat.llm.base import Usage
-from chat.models import ChatInstance, ChatModel, Message
+from chat.models import ChatInstance, ChatModel, Message, Preset
 
 
 def iso(value: datetime | None) -> str | None:
@@ -52,6 +52,18 @@ def _clarification(message: Message) -> dict[str, Any] | None:
     return None
 
 
+def _parent_id(message: Message) -> str | None:
+    if message.parent_id is None:
+        return None
+    return message.parent_public_id or message.parent.public_id  # the parent is loaded where it was not known
+
+
+def _sibling_ids(message: Message) -> list[str]:
+    """The message's versions, oldest first (itself among them). Reads and turns set them; a message read
+    on its own is taken to have none (``chat.domain.branches.sibling_ids`` reads them)."""
+    return message.sibling_ids if message.sibling_ids is not None else [message.public_id]
+
+
 def message_to_dict(message: Message) -> dict[str, Any]:
     usage = None
     if message.prompt_tokens is not None or message.completion_tokens is not None:
@@ -60,6 +72,8 @@ def message_to_dict(message: Message) -> dict[str, Any]:
         "id": message.public_id,
         "chatInstanceId": message.chat.public_id,
         "seq": message.seq,
+        "parentId": _parent_id(message),
+        "siblingIds": _sibling_ids(message),
         "role": message.role,
         "content": message.content,
         "html": render_markdown(message.content) if message.role == Message.Role.ASSISTANT else None,
@@ -90,9 +104,20 @@ def chat_to_dict(chat: ChatInstance) -> dict[str, Any]:
         "id": chat.public_id,
         "title": chat.title,
         "chatModelId": chat.chat_model.public_id,
+        "systemPrompt": chat.system_prompt,
+        "temperature": chat.temperature,
+        "pinned": chat.pinned,
+        "archived": chat.archived,
+        "activeMessageId": _active_id(chat),
         "createdAt": iso(chat.created_at),
         "updatedAt": iso(chat.updated_at),
     }
+
+
+def _active_id(chat: ChatInstance) -> str | None:
+    if chat.active_message_id is None:
+        return None
+    return chat.active_public_id or chat.active_message.public_id  # read where a query did not join it
 
 
 def chat_model_to_dict(chat_model: ChatModel) -> dict[str, Any]:
@@ -102,4 +127,16 @@ def chat_model_to_dict(chat_model: ChatModel) -> dict[str, Any]:
         "provider": chat_model.provider,
         "isDefault": chat_model.is_default,
         "model": chat_model.upstream_model,
+    }
+
+
+def preset_to_dict(preset: Preset) -> dict[str, Any]:
+    return {
+        "id": preset.public_id,
+        "name": preset.name,
+        "systemPrompt": preset.system_prompt,
+        "chatModelId": preset.chat_model.public_id if preset.chat_model else None,
+        "temperature": preset.temperature,
+        "createdAt": iso(preset.created_at),
+        "updatedAt": iso(preset.updated_at),
     }

@@ -14,12 +14,13 @@ from django.db.models import Q
 from django.utils import timezone
 
 from chat.domain import extensions
+from chat.domain.branches import children_ids, descendants, newest_leaf
 from chat.domain.cache import shared_cache
 from chat.domain.context import check_message
 from chat.domain.selectors import chat_for_turn, chat_get, chat_model_get, history_for, last_seq
-from chat.exceptions import Busy, NotFound
+from chat.exceptions import BadRequest, Busy, ChatError, NotFound
 from chat.fields import storable
-from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, McpServer, Message, hash_token
+from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, McpServer, Message, Preset, hash_token
 
 
 def title_from(content: str, limit: int = 60) -> str:
@@ -31,8 +32,16 @@ def title_from(content: str, limit: int = 60) -> str:
     return cut.rstrip(",.;:") + "…"
 
 
-def chat_create(*, user: AbstractBaseUser, chat_model: ChatModel, title: str = "") -> ChatInstance:
-    return ChatInstance.objects.create(owner=user, chat_model=chat_model, title=title[:200])
+def chat_create(
+    *, user: AbstractBaseUser, chat_model: ChatModel, title: str = "", preset: Preset | None = None
+) -> ChatInstance:
+    """A new, empty chat; a preset gives it its system prompt and temperature (and its model, if the caller
+    named none: ``chat_model`` is then the preset's)."""
+    chat = ChatInstance(owner=user, chat_model=chat_model, title=title[:200])
+    if preset is not None:
+        chat.system_prompt, chat.temperature = preset.system_prompt, preset.temperature
+    chat.save()
+    return chat
 
 
 def chat_for_session(*, user: AbstractBaseUser, session_id: str, chat_model: ChatModel) -> ChatInstance:
@@ -54,10 +63,14 @@ def chat_from_messages(
     with transaction.atomic():
         chat = ChatInstance.objects.create(owner=user, chat_model=chat_model)
         history = [m for m in messages if m["role"] in (Message.Role.USER, Message.Role.ASSISTANT)]
-        Message.objects.bulk_create(
-            Message(chat=chat, seq=seq, role=m["role"], content=m["content"], completed_at=timezone.now())
-            for seq, m in enumerate(history, start=1)
-        )
+        parent = None
+        for seq, m in enumerate(history, start=1):  # one branch, each message after the one before
+            parent = Message.objects.create(
+                chat=chat, parent=parent, seq=seq, role=m["role"], content=m["content"], completed_at=timezone.now()
+            )
+        if parent is not None:
+            ChatInstance.objects.filter(pk=chat.pk).update(active_message=parent)
+            chat.active_message_id = parent.pk
     return chat
 
 
@@ -69,19 +82,81 @@ def turn_ephemeral(*, chat_model: ChatModel, content: str) -> TurnBegun:
     return TurnBegun(chat, chat_model, user_message, reply, [], persist=False)
 
 
-def chat_update(*, chat: ChatInstance, title: str | None = None, chat_model: ChatModel | None = None) -> ChatInstance:
-    fields = []
-    if title is not None:
-        chat.title, fields = title[:200], [*fields, "title"]
-    if chat_model is not None:
-        chat.chat_model, fields = chat_model, [*fields, "chat_model"]
-    if fields:
-        chat.save(update_fields=fields)
+CHAT_FIELDS = ("title", "chat_model", "system_prompt", "temperature", "pinned", "archived")
+
+
+def chat_update(*, chat: ChatInstance, **changes: Any) -> ChatInstance:
+    """Set the given fields of ``CHAT_FIELDS`` (``temperature=None``: the model's again)."""
+    unknown = set(changes) - set(CHAT_FIELDS)
+    assert not unknown, f"not a chat field: {unknown}"
+    for name, value in changes.items():
+        setattr(chat, name, value)
+    chat.title = chat.title[:200]
+    if changes:
+        chat.save(update_fields=list(changes))
     return chat
+
+
+def chat_switch_branch(*, chat: ChatInstance, message_id: str) -> ChatInstance:
+    """Make the branch through ``message_id`` the chat's active one, down to its newest message."""
+    message = Message.objects.filter(chat=chat, public_id=message_id).first()
+    if message is None:
+        raise _message_not_found(message_id)
+    chat.active_message_id, chat.active_public_id = newest_leaf(message.pk)
+    ChatInstance.objects.filter(pk=chat.pk).update(active_message_id=chat.active_message_id)
+    return chat
+
+
+def _message_not_found(message_id: str) -> NotFound:
+    return NotFound(f"No message '{message_id}' was found in this chat.", code="message_not_found")
+
+
+def message_delete(*, user: AbstractBaseUser, message_id: str) -> ChatInstance:
+    """Delete a message and everything after it on its branches; the chat's active branch moves to a
+    remaining version of it (or ends where it began). Refused while one of them is streaming."""
+    with transaction.atomic():
+        message = Message.objects.select_related("chat").filter(public_id=message_id, chat__owner=user).first()
+        if message is None:
+            raise NotFound(f"No message '{message_id}' was found in your chats.", code="message_not_found")
+        chat = ChatInstance.objects.select_for_update().get(pk=message.chat_id)
+        doomed = descendants(message.pk, "m.id, m.status")
+        if any(status == Message.Status.STREAMING for _, status in doomed):
+            raise Busy("A reply after this message is still being written. Stop it first.")
+        Message.objects.filter(pk__in=[pk for pk, _ in doomed]).delete()
+        if chat.active_message_id is None or chat.active_message_id in {pk for pk, _ in doomed}:
+            chat.active_message_id, chat.active_public_id = _branch_after_delete(chat, message)
+            ChatInstance.objects.filter(pk=chat.pk).update(active_message_id=chat.active_message_id)
+    return chat
+
+
+def _branch_after_delete(chat: ChatInstance, deleted: Message) -> tuple[int | None, str | None]:
+    """Where the active branch goes when its end was deleted: the newest remaining version of the deleted
+    message, else the message before it."""
+    remaining = Message.objects.filter(chat=chat, parent_id=deleted.parent_id).order_by("-id").first()
+    if remaining is not None:
+        return newest_leaf(remaining.pk)
+    if deleted.parent_id is None:
+        return None, None
+    return deleted.parent_id, Message.objects.values_list("public_id", flat=True).get(pk=deleted.parent_id)
 
 
 def chat_delete(*, chat: ChatInstance) -> None:
     chat.delete()
+
+
+PRESET_FIELDS = ("name", "system_prompt", "chat_model", "temperature")
+
+
+def preset_save(*, user: AbstractBaseUser, preset: Preset | None = None, **values: Any) -> Preset:
+    """Create a preset of ``user``'s (``preset`` None) or change one, from the given ``PRESET_FIELDS``."""
+    unknown = set(values) - set(PRESET_FIELDS)
+    assert not unknown, f"not a preset field: {unknown}"
+    if preset is None:
+        preset = Preset(owner=user)
+    for name, value in values.items():
+        setattr(preset, name, value)
+    preset.save()
+    return preset
 
 
 @dataclass(slots=True)
@@ -98,17 +173,40 @@ class TurnBegun:
     persist: bool = True
     # The active MCP servers whose tools the chat model may call (read with the turn's other rows).
     tool_servers: list[McpServer] = field(default_factory=list)
+    # Whether ``user_message`` was written by this turn (a regenerated or continued reply answers an old one).
+    new_user_message: bool = True
+    # A continued reply: the text it already had, which the model goes on from.
+    continues: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Placement:
+    """Where a turn goes in the conversation's tree. By default its message follows the active branch."""
+
+    parent_id: str | None = None  # the message the new one follows (a sibling of the one it replaces)
+    root: bool = False  # the new message is a first message (an edit of the chat's first question)
+    regenerate_id: str | None = None  # a new version of this reply, to the same question
+    continue_id: str | None = None  # more of this reply (stopped, or cut at its length limit)
+
+
+FOLLOW_ACTIVE = Placement()
 
 
 def turn_find_replay(chat: ChatInstance, chat_model: ChatModel, client_message_id: str) -> TurnBegun | None:
     user_message = (
         Message.objects.filter(chat=chat, client_message_id=client_message_id)
-        .select_related(*extensions.message_related())
+        .select_related("parent", *extensions.message_related())
         .first()
     )
     if user_message is None:
         return None
-    assistant = Message.objects.filter(chat=chat, seq=user_message.seq + 1).select_related("chat_model").first()
+    replies = Message.objects.filter(chat=chat, parent=user_message, role=Message.Role.ASSISTANT).order_by("id")
+    assistant = replies.select_related("chat_model").first()
+    user_message.sibling_ids = children_ids(chat.pk, user_message.parent_id)
+    user_message.parent_public_id = user_message.parent.public_id if user_message.parent else None
+    if assistant is not None:
+        assistant.sibling_ids = children_ids(chat.pk, user_message.pk)
+        assistant.parent_public_id = user_message.public_id
     for message in (user_message, assistant):
         if message is not None:
             message.chat = chat
@@ -123,14 +221,16 @@ def turn_begin(
     content: str,
     source: str = Message.Source.TEXT,
     client_message_id: str | None = None,
+    placement: Placement = FOLLOW_ACTIVE,
 ) -> TurnBegun:
-    """Save the user's message and an empty streaming reply, or find the turn a retry refers to.
+    """Save the user's message and an empty streaming reply, or find the turn a retry refers to; or, with
+    ``placement``, a new version of a reply or more of one (``content`` is then unused).
 
-    ``model_id`` None means the chat's own model. Raises ``NotFound`` for an unknown chat or model and
-    ``Busy`` while the chat is still answering.
-    Every turn starts here, so it is kept to six statements in one transaction: lock the chat (with its
-    model, usually the one asked for), read the last ``seq``, the history and the model's MCP servers,
-    insert both messages, touch the chat. A reply still streaming is refused by the
+    ``model_id`` None means the chat's own model. Raises ``NotFound`` for an unknown chat, model or message
+    and ``Busy`` while the chat is still answering.
+    Every turn starts here, so a plain one is kept to seven statements in one transaction: lock the chat
+    (with its model, usually the one asked for), read the last ``seq``, the branch the model sees and the
+    model's MCP servers, insert both messages, touch the chat. A reply still streaming is refused by the
     one-streaming-reply-per-chat constraint.
     """
     try:
@@ -139,9 +239,13 @@ def turn_begin(
             chat_model = turn_model(chat, model_id)
             if client_message_id and (replay := turn_find_replay(chat, chat_model, client_message_id)):
                 return replay
+            if placement.regenerate_id or placement.continue_id:
+                return _turn_again(chat, chat_model, placement)
+            parent_id, parent_public_id = _parent_for(chat, placement)
             drafted = _turn_messages(
-                chat, chat_model, last_seq(chat=chat), content, source, client_message_id, timezone.now()
+                chat, chat_model, last_seq(chat=chat), content, source, client_message_id, timezone.now(), parent_id
             )
+            drafted[0].parent_public_id = parent_public_id
             return _insert_turn(chat, chat_model, *drafted)
     except IntegrityError:
         # A concurrent request won the race: either the same retry (replay it) or another turn (busy).
@@ -159,8 +263,10 @@ def turn_preview(
     what a reply begun before its turn is asked with (``chat.turns.speculation``)."""
     chat = chat_get(user=user, chat_id=chat_id)
     chat_model = turn_model(chat, None)
-    user_message, reply = _turn_messages(chat, chat_model, last_seq(chat=chat), content, source, None, timezone.now())
-    history, servers = _turn_context(chat, chat_model, user_message.seq)
+    user_message, reply = _turn_messages(
+        chat, chat_model, last_seq(chat=chat), content, source, None, timezone.now(), chat.active_message_id
+    )
+    history, servers = _turn_context(chat, chat_model, user_message.parent_id)
     return TurnBegun(chat, chat_model, user_message, reply, history, persist=False, tool_servers=servers)
 
 
@@ -180,10 +286,13 @@ def _turn_messages(
     source: str,
     client_message_id: str | None,
     now: datetime,
+    parent_id: int | None,
 ) -> tuple[Message, Message]:
-    """A turn's two rows, not yet saved: the user's message and the empty streaming reply."""
+    """A turn's two rows, not yet saved: the user's message (after ``parent_id``) and the empty streaming
+    reply (after it, once it has an id)."""
     user_message = Message(
         chat=chat,
+        parent_id=parent_id,
         seq=last_seq + 1,
         role=Message.Role.USER,
         content=content,
@@ -202,28 +311,94 @@ def _turn_messages(
     return user_message, assistant
 
 
+def _parent_for(chat: ChatInstance, placement: Placement) -> tuple[int | None, str | None]:
+    """The message a new user message follows (its id and public id): the active branch's last, a first
+    message's none, or the one named (an edit: the new message becomes a version of the one that followed
+    it)."""
+    if placement.root:
+        return None, None
+    if placement.parent_id is None:
+        return chat.active_message_id, chat.active_public_id
+    parent = Message.objects.filter(chat=chat, public_id=placement.parent_id).values_list("pk", flat=True).first()
+    if parent is None:
+        raise _message_not_found(placement.parent_id)
+    return parent, placement.parent_id
+
+
 def _turn_context(
-    chat: ChatInstance, chat_model: ChatModel, before_seq: int
+    chat: ChatInstance, chat_model: ChatModel, parent_id: int | None
 ) -> tuple[list[dict[str, Any]], list[McpServer]]:
-    """What the model sees before a turn's message: the history, and the MCP servers whose tools it may call."""
-    history = history_for(chat=chat, before_seq=before_seq, limit=settings.CHAT_HISTORY_LIMIT)
+    """What the model sees before a turn's message: the branch up to ``parent_id``, and the MCP servers whose
+    tools it may call."""
+    history = history_for(leaf_id=parent_id, limit=settings.CHAT_HISTORY_LIMIT)
     return history, list(McpServer.objects.filter(chat_models=chat_model, is_active=True))
 
 
 def _insert_turn(chat: ChatInstance, chat_model: ChatModel, user_message: Message, assistant: Message) -> TurnBegun:
     """Save a turn's two rows (``_turn_messages``) and touch the chat; the turn with what its model sees."""
-    check_message(chat_model, user_message.content)  # refused before anything is saved
-    now = user_message.completed_at
-    history, servers = _turn_context(chat, chat_model, user_message.seq)
-    _insert_messages([user_message, assistant])
-    chat.updated_at, chat.chat_model = now, chat_model
+    # Refused before anything is saved.
+    check_message(chat_model, user_message.content, chat.system_prompt_for(chat_model))
+    parent_id = user_message.parent_id
+    history, servers = _turn_context(chat, chat_model, parent_id)
+    # The active branch ends at a message nothing follows yet, so a message after it has no other versions.
+    earlier = [] if parent_id == chat.active_message_id else children_ids(chat.pk, parent_id)
+    _insert_messages([user_message])
+    assistant.parent_id, assistant.parent_public_id = user_message.pk, user_message.public_id
+    _insert_messages([assistant])
+    user_message.sibling_ids, assistant.sibling_ids = [*earlier, user_message.public_id], [assistant.public_id]
     chat.title = chat.title or title_from(user_message.content)
+    _touch(chat, chat_model, assistant, user_message.completed_at)
+    return TurnBegun(chat, chat_model, user_message, assistant, history, tool_servers=servers)
+
+
+def _touch(chat: ChatInstance, chat_model: ChatModel, active: Message, now: datetime) -> None:
+    """A turn's chat: active now, with this model, its branch ending at ``active``."""
+    chat.updated_at, chat.chat_model, chat.active_message_id = now, chat_model, active.pk
     with connection.cursor() as cursor:  # Plain SQL: it runs on every turn (the ORM's save cost 5x more).
         cursor.execute(
-            f"UPDATE {ChatInstance._meta.db_table} SET updated_at = %s, chat_model_id = %s, title = %s WHERE id = %s",
-            [connection.ops.adapt_datetimefield_value(now), chat_model.pk, chat.title, chat.pk],
+            f"UPDATE {ChatInstance._meta.db_table} SET updated_at = %s, chat_model_id = %s, title = %s, "
+            "active_message_id = %s WHERE id = %s",
+            [connection.ops.adapt_datetimefield_value(now), chat_model.pk, chat.title, active.pk, chat.pk],
         )
-    return TurnBegun(chat, chat_model, user_message, assistant, history, tool_servers=servers)
+
+
+CONTINUABLE = "A reply can be continued when it was stopped or cut at its length limit."
+
+
+def _turn_again(chat: ChatInstance, chat_model: ChatModel, placement: Placement) -> TurnBegun:
+    """A new version of a reply (regenerate) or more of it (continue), answering the same question."""
+    target_id = placement.regenerate_id or placement.continue_id
+    assert target_id is not None
+    target = Message.objects.filter(chat=chat, public_id=target_id).select_related("parent__parent").first()
+    if target is None:
+        raise _message_not_found(target_id)
+    question = target.parent
+    if target.role != Message.Role.ASSISTANT or question is None or question.role != Message.Role.USER:
+        raise BadRequest("Only a reply to a question can be regenerated or continued.", code="not_a_reply")
+    question.chat = chat
+    question.parent_public_id = question.parent.public_id if question.parent else None
+    history, servers = _turn_context(chat, chat_model, question.parent_id)
+    seq, now = last_seq(chat=chat) + 1, timezone.now()
+    if placement.regenerate_id:
+        reply = Message(chat=chat, parent=question, seq=seq, role=Message.Role.ASSISTANT,
+                        status=Message.Status.STREAMING, chat_model=chat_model)  # fmt: skip
+        _insert_messages([reply])
+        continues = None
+    else:
+        if Message.objects.filter(parent=target).exists():
+            raise ChatError("Only the last reply of a branch can be continued.", code="cannot_continue", status=409)
+        stopped = target.status == Message.Status.INTERRUPTED
+        if not stopped and not (target.status == Message.Status.COMPLETE and target.finish_reason == "length"):
+            raise ChatError(CONTINUABLE, code="cannot_continue", status=409)
+        # It streams again, as the chat's newest message: its seq moves up so tabs catching up by seq get it.
+        Message.objects.filter(pk=target.pk).update(status=Message.Status.STREAMING, seq=seq, completed_at=None)
+        reply, continues = target, target.content
+        reply.chat, reply.status, reply.seq, reply.chat_model = chat, Message.Status.STREAMING, seq, chat_model
+    question.sibling_ids = children_ids(chat.pk, question.parent_id)
+    reply.sibling_ids, reply.parent_public_id = children_ids(chat.pk, question.pk), question.public_id
+    _touch(chat, chat_model, reply, now)
+    return TurnBegun(chat, chat_model, question, reply, history, tool_servers=servers, new_user_message=False,
+                     continues=continues)  # fmt: skip
 
 
 @functools.cache
@@ -245,7 +420,8 @@ def _insert_messages(messages: list[Message]) -> None:
     Each field's value is prepared as the ORM would (defaults, ``auto_now_add``, database adaptation).
     """
     if not connection.features.can_return_rows_from_bulk_insert:
-        Message.objects.bulk_create(messages)
+        for message in messages:
+            message.save(force_insert=True)
         return
     params = [f.get_db_prep_save(f.pre_save(m, True), connection) for m in messages for f in _insert_fields()]
     with connection.cursor() as cursor:

@@ -218,3 +218,22 @@ def parse_int(value: Any, name: str, *, default: int, minimum: int = 0, maximum:
         bounds = f"between {minimum} and {maximum}" if maximum is not None else f"at least {minimum}"
         raise BadRequest(f"'{name}' must be {bounds}.", code="invalid_field")
     return number
+
+
+def parse_temperature(value: Any, name: str = "temperature") -> float | None:
+    """A sampling temperature from 0 to 2, or None (the model's own)."""
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 2:
+        raise BadRequest(f"'{name}' must be a number from 0 to 2, or null.", code="invalid_field")
+    return float(value)
+
+
+def parse_text(data: dict[str, Any], name: str, *, max_length: int) -> str:
+    """A free text field (a prompt, a name): a string within ``max_length`` characters, "" when absent."""
+    value = data.get(name)
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > max_length:
+        raise BadRequest(f"'{name}' must be a string of at most {max_length:,} characters.", code="invalid_field")
+    return refuse_nul(value, name)

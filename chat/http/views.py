@@ -13,13 +13,23 @@ from django.http import HttpRequest, HttpResponse, JsonResponse, StreamingHttpRe
 
 from chat.domain.db import run_db
 from chat.domain.search import MAX_QUERY_CHARS, search_chats, search_messages
-from chat.domain.selectors import chat_get, chat_list, chat_model_get, chat_model_list, message_list
+from chat.domain.selectors import (
+    chat_get,
+    chat_list,
+    chat_model_get,
+    chat_model_list,
+    message_list,
+    preset_get,
+)
 from chat.domain.serializers import chat_model_to_dict, chat_to_dict, message_to_dict
 from chat.domain.services import (
+    Placement,
     chat_create,
     chat_delete,
+    chat_switch_branch,
     chat_update,
     feedback_set,
+    message_delete,
     turn_begin,
 )
 from chat.exceptions import BadRequest, NotFound
@@ -32,6 +42,8 @@ from chat.http.api import (
     parse_int,
     parse_json,
     parse_message,
+    parse_temperature,
+    parse_text,
     refuse_nul,
     require_str,
 )
@@ -65,17 +77,27 @@ async def chats_view(request: HttpRequest) -> JsonResponse:
         before = request.GET.get("before") or None
         if before is not None:
             refuse_nul(before, "before")
-        rows = await run_db(lambda: [chat_to_dict(c) for c in chat_list(user=user, before=before)[: limit + 1]])
+        archived = parse_bool(request.GET.get("archived"), "archived", False)
+
+        def page() -> list[dict[str, Any]]:
+            return [chat_to_dict(c) for c in chat_list(user=user, before=before, archived=archived)[: limit + 1]]
+
+        rows = await run_db(page)
         more = len(rows) > limit
         # The next page: ?before=<the last chat's id>.
         return JsonResponse({"chats": rows[:limit], "nextBefore": rows[limit - 1]["id"] if more else None})
     body = parse_json(request)
     model_id = optional_str(body, "chatModelId")
+    preset_id = optional_str(body, "presetId")
     title = optional_str(body, "title", max_length=200) or ""
 
     def create() -> dict[str, Any]:
-        chat_model = chat_model_get(model_id=model_id or _default_model_id())
-        return chat_to_dict(chat_create(user=user, chat_model=chat_model, title=title))
+        preset = preset_get(user=user, preset_id=preset_id) if preset_id else None
+        if model_id is None and preset is not None and preset.chat_model and preset.chat_model.is_active:
+            chat_model = preset.chat_model
+        else:
+            chat_model = chat_model_get(model_id=model_id or _default_model_id())
+        return chat_to_dict(chat_create(user=user, chat_model=chat_model, title=title, preset=preset))
 
     return JsonResponse(await run_db(create), status=201)
 
@@ -115,21 +137,43 @@ async def chat_detail_view(request: HttpRequest, chat_id: str) -> HttpResponse:
         await broadcast.push_chat_changed(chat_id, {"type": "chat_deleted", "chatInstanceId": chat_id})
         return HttpResponse(status=204)
     body = parse_json(request)
-    title = body.get("title")
-    if title is not None:
-        if not isinstance(title, str) or len(title) > 200:
-            raise BadRequest("'title' must be a string of at most 200 characters.", code="invalid_field")
-        refuse_nul(title, "title")
+    changes: dict[str, Any] = {}
+    if body.get("title") is not None:
+        changes["title"] = parse_text(body, "title", max_length=200).strip()
+    if "systemPrompt" in body:
+        changes["system_prompt"] = parse_text(body, "systemPrompt", max_length=settings.CHAT_MAX_MESSAGE_CHARS)
+    if "temperature" in body:
+        changes["temperature"] = parse_temperature(body["temperature"])
+    for name in ("pinned", "archived"):
+        if name in body:
+            if not isinstance(body[name], bool):
+                raise BadRequest(f"'{name}' must be true or false.", code="invalid_field")
+            changes[name] = body[name]
     model_id = optional_str(body, "chatModelId")
+    active_id = optional_str(body, "activeMessageId")
 
     def update() -> dict[str, Any]:
         chat = chat_get(user=user, chat_id=chat_id)
-        chat_model = chat_model_get(model_id=model_id) if model_id else None
-        return chat_to_dict(chat_update(chat=chat, title=title.strip() if title else title, chat_model=chat_model))
+        if model_id:
+            changes["chat_model"] = chat_model_get(model_id=model_id)
+        if active_id:
+            chat_switch_branch(chat=chat, message_id=active_id)
+        return chat_to_dict(chat_update(chat=chat, **changes))
 
     changed = await run_db(update)
     await broadcast.push_chat_changed(chat_id, {"type": "chat_updated", "chat": changed})
     return JsonResponse(changed)
+
+
+@api_view(["DELETE"])
+async def message_delete_view(request: HttpRequest, message_id: str) -> HttpResponse:
+    """``DELETE /api/messages/<id>``: the message and everything after it on its branches."""
+    chat = await run_db(message_delete, user=request.api_user, message_id=message_id)
+    changed = await run_db(chat_to_dict, chat)
+    await broadcast.push_chat_changed(
+        chat.public_id, {"type": "chat_updated", "chat": changed, "deletedMessageId": message_id}
+    )
+    return HttpResponse(status=204)
 
 
 @api_view(["GET"])
@@ -205,17 +249,35 @@ async def chat_turn_view(request: HttpRequest) -> HttpResponse:
     started = time.monotonic()
     body = parse_json(request)
     flags = TurnFlags.parse(request, body)
-    content = parse_message(body.get("message"))
+    placement = _placement(body)
+    again = placement.regenerate_id or placement.continue_id
+    content = "" if again else parse_message(body.get("message"))
     chat_id = require_str(body, "chatInstanceId")
     model_id = optional_str(body, "chatModelId")  # none: the chat's own model
     client_message_id = optional_str(body, "clientMessageId")
     save = functools.partial(
         run_db, turn_begin, user=request.api_user, chat_id=chat_id, model_id=model_id, content=content,
-        client_message_id=client_message_id,
+        client_message_id=client_message_id, placement=placement,
     )  # fmt: skip
     begun, release = await admit_turn(request, save)
     turn = start_turn(begun, TurnOptions(speak=flags.speak), started=started, on_finish=release)
     return await turn_response(turn, begun, flags)
+
+
+def _placement(body: dict[str, Any]) -> Placement:
+    """Where the turn goes in the chat's tree: after the active branch, after ``parentMessageId`` (null: as
+    a first message), or as a new version of a reply (``regenerateMessageId``) or more of one
+    (``continueMessageId``), which take no ``message``."""
+    regenerate_id = optional_str(body, "regenerateMessageId")
+    continue_id = optional_str(body, "continueMessageId")
+    named = [name for name in ("parentMessageId", "regenerateMessageId", "continueMessageId") if name in body]
+    if len(named) > 1:
+        raise BadRequest(f"Give one of {', '.join(named)}, not several.", code="invalid_field")
+    if (regenerate_id or continue_id) and body.get("message") is not None:
+        raise BadRequest("A regenerated or continued reply takes no 'message'.", code="invalid_field")
+    if "parentMessageId" in body and body["parentMessageId"] is None:
+        return Placement(root=True)
+    return Placement(optional_str(body, "parentMessageId"), False, regenerate_id, continue_id)
 
 
 async def healthz(request: HttpRequest) -> JsonResponse:

@@ -169,15 +169,19 @@ class LocalProvider(LLMProvider):
         # Tools go through the GGUF's own chat template (Qwen2.5's renders them into the system prompt); the
         # model writes its calls as text, which ``ToolTextParser`` turns back into structured calls.
         offer_tools = bool(request.tools) and request.tool_choice != "none"
+        messages, prefill = request.messages, ""
+        if messages and messages[-1]["role"] == "assistant" and not messages[-1].get("tool_calls"):
+            # A reply being continued: the prompt ends inside it, and the model goes on from its text.
+            messages, prefill = messages[:-1], messages[-1].get("content") or ""
         try:
             formatted = self._formatter(
-                messages=messages_for_template(request.messages), tools=request.tools if offer_tools else None
+                messages=messages_for_template(messages), tools=request.tools if offer_tools else None
             )
         except Exception as error:
             raise LLMError("The local model's chat template could not render this conversation.",
                            detail=repr(error)) from error  # fmt: skip
-        prompt = self._model.tokenize(formatted.prompt.encode("utf-8"), add_bos=not formatted.added_special,
-                                      special=True)  # fmt: skip
+        prompt = self._model.tokenize((formatted.prompt + prefill).encode("utf-8"),
+                                      add_bos=not formatted.added_special, special=True)  # fmt: skip
         names = {tool.get("function", {}).get("name") for tool in request.tools or ()}
         # Tools withdrawn after calls were made: the model may still write a call in their format; it is read
         # as a call (which the turn does not run) rather than shown as the answer.

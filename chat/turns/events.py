@@ -53,6 +53,7 @@ class StreamStart(Event):
     user_message_seq: int
     assistant_message_id: str
     model: str
+    continues: bool = False  # the reply already has text, which its tokens extend
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class StreamStart(Event):
             "userMessage": {"id": self.user_message_id, "seq": self.user_message_seq},
             "assistantMessageId": self.assistant_message_id,
             "model": self.model,
+            "continues": self.continues,
         }
 
 

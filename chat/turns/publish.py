@@ -84,10 +84,11 @@ class TurnPublisher:
         self._begun: asyncio.Task[None] | None = None
         self._inflight: asyncio.Future[None] | None = None
 
-    def start(self, user_message: Message) -> None:
-        """Begin the log, and announce the saved user message to open tabs, without delaying the reader."""
+    def start(self, user_message: Message | None) -> None:
+        """Begin the log, and announce the saved user message (when the turn wrote one) to open tabs, without
+        delaying the reader."""
         get_backend().log_begin(self.turn)  # no I/O here: Redis is written at the next flush
-        if broadcast.may_have_listeners(self.turn.chat_id):  # else skip serializing (and rendering) it for nobody
+        if user_message is not None and broadcast.may_have_listeners(self.turn.chat_id):  # else skip serializing (and rendering) it for nobody
             self._begun = asyncio.create_task(self._announce(user_message))
 
     async def _announce(self, user_message: Message) -> None:

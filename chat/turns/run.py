@@ -78,17 +78,21 @@ async def speculate(begun: TurnBegun, options: TurnOptions) -> None:
 
 def build_request(begun: TurnBegun, options: TurnOptions) -> LLMRequest:
     """The upstream request: system prompt, prior complete messages, then the new user message."""
-    chat_model = begun.chat_model
+    chat_model, chat = begun.chat_model, begun.chat
     if options.messages is not None:
         messages = list(options.messages)
     else:
-        messages = [{"role": "system", "content": chat_model.system_prompt}] if chat_model.system_prompt else []
+        system_prompt = chat.system_prompt_for(chat_model)
+        messages = [{"role": "system", "content": system_prompt}] if system_prompt else []
         messages += begun.history
         messages.append({"role": "user", "content": begun.user_message.content})
+        if begun.continues is not None:  # the model goes on from the reply's text (an assistant prefill)
+            messages.append({"role": "assistant", "content": begun.continues})
+    temperature = next(t for t in (options.temperature, chat.temperature, chat_model.temperature) if t is not None)
     return LLMRequest(
         messages=messages,
         model=chat_model.upstream_model or chat_model.name,
-        temperature=options.temperature if options.temperature is not None else chat_model.temperature,
+        temperature=temperature,
         max_tokens=options.max_tokens if options.max_tokens is not None else chat_model.max_tokens,
         stop=options.stop,
         api_key=upstream.api_key(chat_model),
@@ -161,11 +165,15 @@ async def run_turn(
     reply, chat_id = begun.assistant_message, begun.chat.public_id
     for event in prelude:
         yield event
+    user = begun.user_message
     yield StreamStart(
-        chat_id, begun.user_message.public_id, begun.user_message.seq, reply.public_id, begun.chat_model.public_id
+        chat_id, user.public_id, user.seq, reply.public_id, begun.chat_model.public_id, begun.continues is not None
     )
     yield Status("thinking…")
     outcome = _Outcome()
+    if begun.continues is not None:  # a continued reply keeps what it had
+        outcome.parts.append(begun.continues)
+        outcome.tools.records = list(reply.tool_calls or ())
     try:
         control.cancellable = True
         async for event in _answer(begun, options, outcome, started):
@@ -455,7 +463,7 @@ def start_turn(
     publisher = None
     if begun.persist:  # a stored turn is published; a stateless API request is nobody else's business
         publisher = TurnPublisher(TurnRef(begun.chat.public_id, reply.seq, reply.public_id))
-        publisher.start(begun.user_message)
+        publisher.start(begun.user_message if begun.new_user_message else None)
     events = run_turn(begun, control, options, started=started, publisher=publisher, prelude=prelude)
     if options.speak and (speak := extensions.speaker()) is not None:
         events = speak(events, reply.public_id)

@@ -107,6 +107,7 @@ EVENTS: dict[str, EventSchema] = {
             )),
             _string("assistantMessageId", "The reply being written."),
             _string("model", "The chat model (`cm_…`)."),
+            Field("continues", "boolean", "The reply already has text (`continueMessageId`): its tokens extend it."),
         )),
         EventSchema("status", "A note for the person waiting for the first token.", (
             _string("message", "What to show: `thinking…`, `waiting for the model…`."),
