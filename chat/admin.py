@@ -7,14 +7,15 @@ import json
 from asgiref.sync import async_to_sync
 from django import forms
 from django.contrib import admin, messages
-from django.db.models import Count, Exists, IntegerField, OuterRef, QuerySet, Subquery, Sum
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Window
+from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpRequest, HttpResponse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
 from chat.domain import extensions
+from chat.domain.branches import path_ids
 from chat.domain.export import chats_to_json, chats_to_markdown, export_queryset
 from chat.domain.markdown import render_markdown
 from chat.domain.services import api_token_create
@@ -117,15 +118,20 @@ class MessageInline(admin.StackedInline):
     classes = ("conversation",)
 
     def get_queryset(self, request):
+        versions = {"partition_by": [F("chat_id"), F("parent_id")]}
         return (
             super()
             .get_queryset(request)
-            .select_related(*extensions.message_related(), "chat_model")
+            .select_related(*extensions.message_related(), "chat_model", "parent")
             .prefetch_related("feedback")
+            .annotate(version=Window(RowNumber(), order_by=F("id").asc(), **versions),
+                      versions=Window(Count("id"), **versions))  # fmt: skip
             .order_by("seq")
         )
 
     def get_formset(self, request, obj=None, **kwargs):
+        # The chat's shown branch, to mark the messages off it (inline instances are made per request).
+        self.shown = set(path_ids(obj.active_message_id)) if obj is not None else set()
         formset = super().get_formset(request, obj, **kwargs)
         if "corrected_content" in formset.form.base_fields:
             formset.form.base_fields["corrected_content"].widget.attrs["rows"] = 2
@@ -136,7 +142,14 @@ class MessageInline(admin.StackedInline):
     def heading(self, message: Message) -> str:
         source = " · voice" if message.source == Message.Source.VOICE else ""
         when = timezone.localtime(message.created_at).strftime("%Y-%m-%d %H:%M:%S")
-        return f"#{message.seq} {message.get_role_display()}{source} · {when}"
+        tree = ""
+        if message.parent is not None:
+            tree += f" · after #{message.parent.seq}"
+        if getattr(message, "versions", 1) > 1:
+            tree += f" · version {message.version} of {message.versions}"
+        if message.pk not in getattr(self, "shown", {message.pk}):
+            tree += " · not on the branch the chat shows"
+        return f"#{message.seq} {message.get_role_display()}{source}{tree} · {when}"
 
     @admin.display(description="Content")
     def said(self, message: Message) -> str:

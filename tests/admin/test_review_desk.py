@@ -28,10 +28,10 @@ def media(settings, tmp_path):
 
 def make_chat(owner, model, title, turns, *, voice=False, status="complete", feedback=None):
     chat = ChatInstance.objects.create(owner=owner, chat_model=model, title=title)
-    seq = 0
+    seq, reply = 0, None
     for question, answer in turns:
         seq += 1
-        user_message = Message.objects.create(chat=chat, seq=seq, role="user", content=question,
+        user_message = Message.objects.create(chat=chat, parent=reply, seq=seq, role="user", content=question,
                                               source="voice" if voice else "text")  # fmt: skip
         if voice:
             AudioRecording.objects.create(
@@ -41,12 +41,13 @@ def make_chat(owner, model, title, turns, *, voice=False, status="complete", fee
             )  # fmt: skip
         seq += 1
         reply = Message.objects.create(
-            chat=chat, seq=seq, role="assistant", content=answer, status=status, prompt_tokens=20,
+            chat=chat, parent=user_message, seq=seq, role="assistant", content=answer, status=status, prompt_tokens=20,
             completion_tokens=10, ttft_ms=180, duration_ms=900,
             finish_reason="stop" if status == "complete" else status,
         )  # fmt: skip
         if feedback is not None:
             Feedback.objects.create(message=reply, user=owner, rating=feedback, comment="meh" if feedback < 0 else "")
+    ChatInstance.objects.filter(pk=chat.pk).update(active_message=reply)
     return chat
 
 
@@ -265,3 +266,14 @@ def test_feedback_endpoint(data):
                        content_type="application/json").status_code == 404  # fmt: skip
     bad = client.post(f"/api/messages/{reply.public_id}/feedback", {"rating": 5}, content_type="application/json")
     assert bad.status_code == 400
+
+
+def test_the_conversation_page_marks_versions_and_the_shown_branch(admin_client, data):
+    chat = data["text"]
+    first, reply = chat.messages.order_by("seq")[:2]
+    retry = Message.objects.create(chat=chat, parent=first, seq=99, role="assistant", content="Paris, again.")
+    ChatInstance.objects.filter(pk=chat.pk).update(active_message=retry)
+    html = admin_client.get(f"{CHANGELIST}{chat.pk}/change/").content.decode()
+    assert f"#{reply.seq} Assistant · after #{first.seq} · version 1 of 2 · not on the branch the chat shows" in html
+    assert f"#99 Assistant · after #{first.seq} · version 2 of 2 ·" in html
+    assert "#99 Assistant · after #1 · version 2 of 2 · not on" not in html
