@@ -10,6 +10,7 @@ from django.contrib import admin, messages
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
 from django.http import HttpRequest, HttpResponse
+from django.urls import reverse
 from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
@@ -19,7 +20,7 @@ from chat.domain.branches import path_ids
 from chat.domain.export import chats_to_json, chats_to_markdown, export_queryset
 from chat.domain.markdown import render_markdown
 from chat.domain.services import api_token_create
-from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, McpServer, Message
+from chat.models import ApiToken, ChatInstance, ChatModel, ChatShare, Feedback, McpServer, Message
 from chat.tools.builtin import BUILTIN_CHOICES, DEFAULT_TOOLS
 from chat.tools.mcp import McpConnection, McpServerConfig
 
@@ -449,6 +450,38 @@ class FeedbackAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+
+@admin.register(ChatShare)
+class ChatShareAdmin(admin.ModelAdmin):
+    """Shared links, read-only: which chat, whose, when, and the page. Deleting one revokes it."""
+
+    list_display = ("public_id", "chat", "owner", "created_at", "include_recordings", "message_count", "link")
+    list_filter = ("include_recordings", "created_at")
+    list_select_related = ("chat__owner",)
+    search_fields = ("public_id", "title", "chat__title", "chat__public_id", "chat__owner__username")
+    date_hierarchy = "created_at"
+    fields = ("public_id", "chat", "owner", "title", "created_at", "include_recordings", "message_count", "link")
+    readonly_fields = fields
+
+    def has_add_permission(self, request):
+        return False  # Links are made by the chats' owners.
+
+    def has_change_permission(self, request, obj=None):
+        return False  # A snapshot: what was shared stays as it was.
+
+    @admin.display(description="Owner", ordering="chat__owner__username")
+    def owner(self, share: ChatShare):
+        return share.chat.owner
+
+    @admin.display(description="Messages")
+    def message_count(self, share: ChatShare) -> int:
+        return len(share.messages)
+
+    @admin.display(description="Link")
+    def link(self, share: ChatShare) -> str:
+        url = reverse("share-page", kwargs={"share_id": share.public_id})
+        return format_html('<a href="{}" target="_blank" rel="noopener noreferrer">{}</a>', url, url)
 
 
 @admin.register(ApiToken)

@@ -384,6 +384,7 @@ class ChatShare(models.Model):
 
     class Meta:
         ordering = ["-created_at", "-id"]
+        verbose_name = "shared link"
 
     def __str__(self) -> str:
         return f"{self.public_id} of {self.chat}"

@@ -1,6 +1,7 @@
 from django.urls import path
 
 from chat.http import presets, views
+from chat.http.shares import chat_export_view, chat_share_view, chat_shares_view, share_detail_view, shares_view
 
 app_name = "chat"
 
@@ -17,4 +18,9 @@ urlpatterns = [
     path("api/messages/<str:message_id>/feedback", views.message_feedback_view, name="message-feedback"),
     path("api/presets", presets.presets_view, name="presets"),
     path("api/presets/<str:preset_id>", presets.preset_detail_view, name="preset-detail"),
+    path("api/chats/<str:chat_id>/share", chat_share_view, name="chat-share"),
+    path("api/chats/<str:chat_id>/shares", chat_shares_view, name="chat-shares"),
+    path("api/chats/<str:chat_id>/export", chat_export_view, name="chat-export"),
+    path("api/shares", shares_view, name="shares"),
+    path("api/shares/<str:share_id>", share_detail_view, name="share-detail"),
 ]

@@ -3,6 +3,7 @@ from django.urls import include, path
 
 from chat.http import pages, v1
 from chat.http.views import healthz, readyz
+from voice.http import shares as voice_shares
 from voice.http import v1 as voice_v1
 
 # The API first: Django tries the patterns in order on every request.
@@ -22,4 +23,7 @@ urlpatterns = [
     path("", pages.home, name="home"),
     path("new/", pages.new_chat, name="new-chat"),
     path("c/<str:chat_id>/", pages.chat_page, name="chat-page"),
+    # Shared links: open to anyone who has one, no sign-in.
+    path("s/<str:share_id>/", pages.share_page, name="share-page"),
+    path("s/<str:share_id>/audio/<str:message_id>", voice_shares.shared_audio_view, name="share-audio"),
 ]

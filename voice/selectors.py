@@ -7,6 +7,7 @@ from typing import Any, TypeVar
 from django.contrib.auth.models import AbstractBaseUser
 from django.db.models import Model, QuerySet
 
+from chat.domain.sharing import share_public_get, share_recording_message
 from chat.exceptions import NotFound
 from chat.models import ChatInstance, Message
 from voice.models import AudioRecording
@@ -42,3 +43,12 @@ def reply_get(*, user: AbstractBaseUser, message_id: str) -> Message:
     if reply is None:
         raise NotFound("No reply was found for this message.", code="message_not_found")
     return reply
+
+
+def shared_recording_get(*, share_id: str, message_id: str) -> AudioRecording | None:
+    """The recording a shared link offers for ``message_id``: only a link made with recordings, only a message
+    it shows, only while it stands; None otherwise."""
+    share = share_public_get(share_id=share_id)
+    if share is None or not share_recording_message(share=share, message_id=message_id):
+        return None
+    return AudioRecording.objects.filter(message__chat_id=share.chat_id, message__public_id=message_id).first()

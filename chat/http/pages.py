@@ -11,9 +11,13 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils.decorators import method_decorator
 from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_safe
 
+from chat.domain.db import run_db
 from chat.domain.selectors import chat_find, chat_latest
+from chat.domain.sharing import share_page_messages, share_public_get
 from chat.http.ratelimit import login_wait, remember_device
+from chat.http.shares import unlisted
 from config.headers import PAGE_CSP
 
 
@@ -54,6 +58,22 @@ def chat_page(request: HttpRequest, chat_id: str) -> HttpResponse:
     if chat is None:
         raise Http404("No such chat.")
     return render(request, "chat/app.html", {"chat": chat})
+
+
+@require_safe
+async def share_page(request: HttpRequest, share_id: str) -> HttpResponse:
+    """A shared chat, read-only, for anyone with the link: no sign-in, no script, not indexed.
+
+    Async, as the API's views are: a page anyone may open starts no thread of its own (its template reads
+    nothing from the database)."""
+    share = await run_db(share_public_get, share_id=share_id)
+    if share is None:
+        response = render(request, "404.html", status=404)
+    else:
+        context = {"share": share, "title": share.title or "Shared chat", "messages": share_page_messages(share)}
+        response = render(request, "chat/share.html", context)
+    response["Content-Security-Policy"] = PAGE_CSP
+    return unlisted(response)
 
 
 def login_refused(request: HttpRequest) -> HttpResponse | None:

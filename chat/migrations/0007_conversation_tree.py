@@ -43,6 +43,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['-created_at', '-id'],
+                'verbose_name': 'shared link',
             },
         ),
         migrations.CreateModel(
