@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable
 from functools import wraps
 from typing import Any, TypeVar
@@ -26,11 +27,16 @@ from chat.exceptions import (
 from chat.http.ratelimit import acquire_stream, check_turn_rate, subjects
 from chat.turns.shutdown import draining
 
+logger = logging.getLogger(__name__)
+
 SAFE_METHODS = {"GET", "HEAD", "OPTIONS"}
 
 
 def error_response(error: ChatError) -> JsonResponse:
-    """A domain error as the product's JSON: ``{"error": {"code", "message"}}`` with its status."""
+    """A domain error as the product's JSON: ``{"error": {"code", "message"}}`` with its status. The
+    server's own failures are logged with their detail, which the person is not shown."""
+    if error.status >= 500 and error.detail:
+        logger.warning("%s %s: %s", error.status, error.code, error.detail)
     return with_error_headers(JsonResponse({"error": error.as_dict()}, status=error.status), error)
 
 

@@ -14,15 +14,21 @@ class LLMError(CodedError, code="upstream_error"):
 
 
 class UpstreamUnavailable(LLMError, code="upstream_unavailable"):
-    """Could not reach the model server. It may be down or the address may be wrong."""
+    """Could not reach the model server. It may be down; try again in a moment."""
+
+    advice = "Check that the model server runs and that the model's base URL in the admin is right."
 
 
 class UpstreamAuthError(LLMError, code="upstream_auth"):
-    """The model server refused our credentials. Check the API key configured for this model."""
+    """The model server refused this server's credentials."""
+
+    advice = "Check the API key configured for this model (its key variable in the admin)."
 
 
 class UpstreamModelNotFound(LLMError, code="upstream_model_not_found"):
-    """The model server does not know this model. Check the model name configured for it."""
+    """The model server does not know this model."""
+
+    advice = "Check the upstream model name configured for this model in the admin."
 
 
 class UpstreamRateLimited(LLMError, code="upstream_rate_limited"):

@@ -15,7 +15,7 @@ from tests.support.server import free_port
 pytestmark = pytest.mark.django_db(transaction=True)
 
 FAULTS = {
-    "status:401": ("upstream_auth", "API key"),
+    "status:401": ("upstream_auth", "credentials"),
     "status:404": ("upstream_model_not_found", "model"),
     "status:429": ("upstream_rate_limited", "rate limiting"),
     "status:500": ("upstream_server_error", "internal error"),
@@ -68,6 +68,19 @@ async def test_connection_refused(api, user, llm):
     assert events[-2]["code"] == "upstream_unavailable"
     assert "Could not reach the model server" in events[-2]["message"]
     assert await Message.objects.filter(chat=chat, role="user").acount() == 1
+
+
+@pytest.mark.parametrize("status", [401, 404])
+async def test_operator_advice_goes_to_the_log_and_the_admin_not_to_the_person(api, chat, llm, status, caplog):
+    llm.script(fault=f"status:{status}")
+    events, _ = await read_stream(await post_turn(api, chat))
+    shown = events[-2]["message"]
+    assert "admin" not in shown.lower() and "check" not in shown.lower()
+    reply = await Message.objects.aget(chat=chat, role="assistant")
+    assert reply.error_detail.startswith(shown) and "in the admin" in reply.error_detail  # the review desk shows it
+    assert "in the admin" in caplog.text
+    saved = (await api.get(f"/api/chats/{chat.public_id}/messages")).json()["messages"][-1]
+    assert saved["error"]["message"] == shown
 
 
 async def test_json_fallback_reports_upstream_error(api, chat, llm):

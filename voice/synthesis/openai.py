@@ -20,7 +20,7 @@ class OpenAISpeechEngine(SpeechEngine):
 
     def _load(self) -> Any:
         if not self.config.base_url:
-            raise SpeechError("No speech server is configured (TTS_BASE_URL).")
+            raise SpeechError(detail="No speech server is configured: set TTS_BASE_URL.")
         headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
         return httpx.Client(base_url=self.config.base_url.rstrip("/"), headers=headers, timeout=self.config.timeout)
 

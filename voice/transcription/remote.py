@@ -19,7 +19,7 @@ class RemoteTranscriptionEngine(TranscriptionEngine):
 
     def _load(self) -> Any:
         if not self.config.base_url:
-            raise TranscriptionError("No transcription server is configured (STT_BASE_URL).")
+            raise TranscriptionError(detail="No transcription server is configured: set STT_BASE_URL.")
         headers = {"Authorization": f"Bearer {self.config.api_key}"} if self.config.api_key else {}
         return httpx.Client(base_url=self.config.base_url.rstrip("/"), headers=headers, timeout=120.0)
 
