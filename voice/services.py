@@ -28,7 +28,7 @@ from voice.models import AudioRecording, audio_path
 from voice.selectors import chat_is_answering
 from voice.transcription.base import Transcript
 from voice.transcription.errors import TranscriptionError
-from voice.transcription.registry import get_engine, unavailable
+from voice.transcription.registry import get_engine, unavailable, voice_engine
 
 
 @dataclass(slots=True)
@@ -97,16 +97,18 @@ def voice_turn_begin(
 
 
 async def transcribe_upload(
-    upload: UploadedFile, *, language: str | None, engine: str | None = None, model: str | None = None
+    upload: UploadedFile, *, language: str | None, engine: str | None = None, model: str | None = None,
+    voice: bool = False,
 ) -> tuple[Transcript, Recording]:
-    """Decode, check for speech and transcribe; each refusal is a clear 4xx and nothing is stored."""
+    """Decode, check for speech and transcribe; each refusal is a clear 4xx and nothing is stored.
+    ``voice``: a voice message, heard by ``voice_engine`` (else the engine and model named, or the defaults)."""
     path = Path(upload.temporary_file_path())
     decoded = await sync_to_async(decode, thread_sensitive=False)(
         path, max_seconds=settings.VOICE_MAX_SECONDS, timeout=settings.VOICE_DECODE_TIMEOUT
     )
     if not await sync_to_async(has_speech, thread_sensitive=False)(decoded.samples):
         raise NoSpeech()
-    transcriber = get_engine(engine, model)
+    transcriber = voice_engine(language) if voice else get_engine(engine, model)
     try:
         transcript = await transcriber.atranscribe(decoded.samples, language=language)
     except TranscriptionError as error:

@@ -67,14 +67,24 @@ async def test_streamed_voice_turn(api, chat, llm):
     user_message = await Message.objects.select_related("audio", "chat").aget(public_id=transcription["messageId"])
     assert user_message.source == "voice" and user_message.content == transcription["text"]
     audio = user_message.audio
+    # A voice message is heard by the voice engine, as in conversation mode: faster-whisper tiny.en.
     assert (audio.format, audio.content_type, audio.engine, audio.model_name) == (
-        "webm", "audio/webm", "openai-whisper", "tiny.en"
+        "webm", "audio/webm", "faster-whisper", "tiny.en"
     )  # fmt: skip
     assert audio.size_bytes == (AUDIO / "capital.webm").stat().st_size
     assert audio.transcription_ms > 0 and audio.language == "en"
     # A random path that names neither the user nor the chat.
     assert audio.file.name.startswith("audio/") and "alice" not in audio.file.name
     assert chat.public_id not in audio.file.name and len(Path(audio.file.name).stem) >= 24
+
+
+async def test_a_voice_message_in_another_language_is_heard_by_the_default_engine(api, chat, llm, settings):
+    """tiny.en knows English only: a person who says they speak another language gets WHISPER_ENGINE's model."""
+    settings.WHISPER_MODEL = "base"
+    llm.script(echo=True)
+    await events_of(await post_voice(api, chat, upload("capital.webm"), stream="true", language="fr"))
+    audio = (await Message.objects.select_related("audio").aget(chat=chat, role="user")).audio
+    assert (audio.engine, audio.model_name) == ("openai-whisper", "base")
 
 
 async def test_voice_turn_json(api, chat, llm):

@@ -56,7 +56,7 @@ from voice.models import AudioRecording
 from voice.services import recording_latency_set, reply_interrupt, utterance_turn_begin
 from voice.synthesis.worker import preload as speech_preload
 from voice.transcription.hallucinations import is_hallucination
-from voice.transcription.registry import get_engine
+from voice.transcription.registry import voice_engine
 
 logger = logging.getLogger(__name__)
 
@@ -372,7 +372,7 @@ class ConversationConsumer(LeanConsumer, AsyncWebsocketConsumer):
 
 def _engine() -> Any:
     """Conversation mode's transcription engine (``VOICE_WHISPER_ENGINE`` / ``VOICE_WHISPER_MODEL``)."""
-    return get_engine(settings.VOICE_WHISPER_ENGINE, settings.VOICE_WHISPER_MODEL or None)
+    return voice_engine()
 
 
 async def _warm() -> None:

@@ -69,7 +69,7 @@ async def voice_turn_view(request: HttpRequest) -> HttpResponse:
         )
         if begun is not None:
             return begun  # A retry: the earlier turn, not transcribed again.
-        transcript, recording = await transcribe_upload(upload, language=language)
+        transcript, recording = await transcribe_upload(upload, language=language, voice=True)
         return await run_db(
             voice_turn_begin,
             user=user,

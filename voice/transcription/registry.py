@@ -48,6 +48,17 @@ def get_engine(engine: str | None = None, model: str | None = None) -> Transcrip
     return _engines.get(engine, _resolved(model), lambda engine_class: engine_class(_config(model, remote)))
 
 
+def voice_engine(language: str | None = None) -> TranscriptionEngine:
+    """The engine for a person's voice messages (the page's microphone, conversation mode):
+    ``VOICE_WHISPER_ENGINE`` / ``VOICE_WHISPER_MODEL``, fast enough to answer at once (tiny.en for English
+    by default), unless the person names another language than its model knows (a ``.en`` model), which
+    ``WHISPER_ENGINE``'s model hears."""
+    model = settings.VOICE_WHISPER_MODEL or None
+    if language and language != "en" and model and model.endswith(".en"):
+        return get_engine()
+    return get_engine(settings.VOICE_WHISPER_ENGINE, model)
+
+
 def _config(model: str, remote: bool) -> EngineConfig:
     return EngineConfig(
         model=model,
