@@ -1,6 +1,7 @@
 from django.urls import path
 
 from chat.http import presets, views
+from chat.http.imports import imports_view
 from chat.http.shares import chat_export_view, chat_share_view, chat_shares_view, share_detail_view, shares_view
 
 app_name = "chat"
@@ -10,6 +11,7 @@ urlpatterns = [
     path("api/models", views.models_view, name="models"),
     path("api/chats", views.chats_view, name="chats"),
     path("api/search", views.search_view, name="search"),
+    path("api/imports", imports_view, name="imports"),
     path("api/chats/<str:chat_id>", views.chat_detail_view, name="chat-detail"),
     path("api/chats/<str:chat_id>/messages", views.chat_messages_view, name="chat-messages"),
     path("api/chats/<str:chat_id>/stop", views.chat_stop_view, name="chat-stop"),

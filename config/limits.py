@@ -6,12 +6,20 @@ from django.conf import settings
 from django.http import HttpResponse
 
 UPLOAD_PATHS = ("/api/chat/voice", "/v1/audio/transcriptions")
+IMPORT_PATH = "/api/imports"  # an export to import: IMPORT_MAX_BYTES
 MULTIPART_OVERHEAD = 1024 * 1024  # form fields and boundaries around the file
+
+
+def size_text(count: int) -> str:
+    """A number of bytes as a person reads it: ``200 MB``, ``50 kB``."""
+    return f"{count / 1e6:,.0f} MB" if count >= 1e6 else f"{count / 1e3:,.0f} kB"
 
 
 def _limit(path: str) -> int:
     if path.startswith(UPLOAD_PATHS):
         return settings.VOICE_MAX_UPLOAD_BYTES + MULTIPART_OVERHEAD
+    if path == IMPORT_PATH:
+        return settings.IMPORT_MAX_BYTES + MULTIPART_OVERHEAD
     return settings.API_MAX_BODY_BYTES
 
 
@@ -24,6 +32,9 @@ def _refusal(path: str) -> HttpResponse:
     if path.startswith(UPLOAD_PATHS):
         message = f"The upload is too large; the limit is {settings.VOICE_MAX_UPLOAD_BYTES / 1e6:.0f} MB."
         code = "file_too_large" if path.startswith("/v1/") else "audio_too_large"
+    elif path == IMPORT_PATH:
+        message = f"The file is too large; the limit is {size_text(settings.IMPORT_MAX_BYTES)}."
+        code = "import_too_large"
     else:
         message = f"The request body is too large; the limit is {settings.API_MAX_BODY_BYTES / 1e6:.0f} MB."
         code = "request_too_large"
@@ -34,7 +45,7 @@ def _refusal(path: str) -> HttpResponse:
 class BodySizeLimit:
     """Answers 413 at once when Content-Length already says the body is too large (Django would read it
     whole first); cuts off a chunked body as soon as it passes the limit, so a client cannot stream
-    gigabytes into memory or a temporary file. Audio uploads have their own, larger limit."""
+    gigabytes into memory or a temporary file. Audio uploads and imports have their own, larger limits."""
 
     def __init__(self, app):
         self.app = app

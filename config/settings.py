@@ -246,6 +246,12 @@ CHAT_MAX_REQUEST_CHARS = env_int("CHAT_MAX_REQUEST_CHARS", 400_000)
 # Request bodies other than audio uploads; larger ones are refused by Content-Length before they are read.
 API_MAX_BODY_BYTES = env_int("API_MAX_BODY_BYTES", 4 * 1024 * 1024)
 DATA_UPLOAD_MAX_MEMORY_SIZE = API_MAX_BODY_BYTES
+# Imports of another service's export (POST /api/imports, manage.py import_chats): the largest file (its upload,
+# or its conversations unpacked from a zip), conversations in it, messages in one, characters in a message.
+IMPORT_MAX_BYTES = env_int("IMPORT_MAX_BYTES", 200_000_000)
+IMPORT_MAX_CHATS = env_int("IMPORT_MAX_CHATS", 20_000)
+IMPORT_MAX_MESSAGES = env_int("IMPORT_MAX_MESSAGES", 10_000)
+IMPORT_MAX_MESSAGE_CHARS = env_int("IMPORT_MAX_MESSAGE_CHARS", 1_000_000)
 # Seconds of silence on an SSE stream before a ": keep-alive" comment goes out.
 CHAT_HEARTBEAT_SECONDS = env_float("CHAT_HEARTBEAT_SECONDS", 15.0)
 # Longest life of one GET event stream connection (EventSource reconnects with Last-Event-ID).
