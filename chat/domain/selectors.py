@@ -114,7 +114,10 @@ def chat_for_turn(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance:
 def message_list(*, chat: ChatInstance, after: int = 0, limit: int | None = None) -> list[Message]:
     """The chat's active branch, root first (those written after ``seq`` ``after``, the first ``limit``), each
     with its versions' ids."""
-    branch = path_rows(chat.active_message_id, "m.id, m.public_id")
+    active = chat.active_message_id
+    if active is None:  # messages written without their tree (not by a turn): the branch of the newest
+        active = newest_message(chat=chat)[0]
+    branch = path_rows(active, "m.id, m.public_id")
     order = {pk: index for index, (pk, _) in enumerate(branch)}
     public_ids = dict(branch)
     queryset = (
@@ -131,6 +134,12 @@ def message_list(*, chat: ChatInstance, after: int = 0, limit: int | None = None
         message.sibling_ids = siblings[message.parent_id]
         message.parent_public_id = public_ids.get(message.parent_id) if message.parent_id else None
     return messages
+
+
+def newest_message(*, chat: ChatInstance) -> tuple[int | None, str | None]:
+    """The id and public id of the chat's last written message ((None, None) in an empty chat)."""
+    newest = Message.objects.filter(chat=chat).order_by("-seq").values_list("pk", "public_id").first()
+    return newest if newest is not None else (None, None)
 
 
 def last_seq(*, chat: ChatInstance) -> int:

@@ -17,7 +17,7 @@ from chat.domain import extensions
 from chat.domain.branches import children_ids, descendants, newest_leaf
 from chat.domain.cache import shared_cache
 from chat.domain.context import check_message
-from chat.domain.selectors import chat_for_turn, chat_get, chat_model_get, history_for, last_seq
+from chat.domain.selectors import chat_for_turn, chat_get, chat_model_get, history_for, last_seq, newest_message
 from chat.exceptions import BadRequest, Busy, ChatError, NotFound
 from chat.fields import storable
 from chat.models import ApiToken, ChatInstance, ChatModel, Feedback, McpServer, Message, Preset, hash_token
@@ -102,6 +102,8 @@ def chat_switch_branch(*, chat: ChatInstance, message_id: str) -> ChatInstance:
     message = Message.objects.filter(chat=chat, public_id=message_id).first()
     if message is None:
         raise _message_not_found(message_id)
+    if Message.objects.filter(chat=chat, status=Message.Status.STREAMING).exists():
+        raise Busy("A reply is still being written. Stop it first, or wait for it to end.")
     chat.active_message_id, chat.active_public_id = newest_leaf(message.pk)
     ChatInstance.objects.filter(pk=chat.pk).update(active_message_id=chat.active_message_id)
     return chat
@@ -241,9 +243,12 @@ def turn_begin(
                 return replay
             if placement.regenerate_id or placement.continue_id:
                 return _turn_again(chat, chat_model, placement)
+            seq = last_seq(chat=chat)
+            if seq and chat.active_message_id is None:  # messages written without their tree: follow the newest
+                chat.active_message_id, chat.active_public_id = newest_message(chat=chat)
             parent_id, parent_public_id = _parent_for(chat, placement)
             drafted = _turn_messages(
-                chat, chat_model, last_seq(chat=chat), content, source, client_message_id, timezone.now(), parent_id
+                chat, chat_model, seq, content, source, client_message_id, timezone.now(), parent_id
             )
             drafted[0].parent_public_id = parent_public_id
             return _insert_turn(chat, chat_model, *drafted)

@@ -12,6 +12,7 @@ from typing import Any
 from channels.layers import get_channel_layer
 
 from chat.realtime import get_backend
+from chat.realtime.base import TurnRef
 
 logger = logging.getLogger(__name__)
 
@@ -69,10 +70,16 @@ async def push_chat_changed(chat_id: str, payload: dict[str, Any]) -> None:
         await _send(chat_group(chat_id), {"type": "chat.changed", "frame": frame(payload)})
 
 
-async def push_turn_frames(chat_id: str, message_id: str, frames: list[tuple[int, int, str]]) -> None:
-    """A running turn's new events as websocket frames, each already encoded: (first eventId, last eventId,
-    text). One group message per tick however many frames, so a tab's consumer wakes once."""
-    await _send(live_group(chat_id), {"type": "chat.turn_frames", "message_id": message_id, "frames": frames})
+def turn_key(turn: TurnRef) -> str:
+    """A turn's name among a chat's turns: its reply and that reply's seq (a continued reply is the same
+    message, written again as a new turn with a new seq)."""
+    return f"{turn.message_id}:{turn.seq}"
+
+
+async def push_turn_frames(chat_id: str, turn: str, frames: list[tuple[int, int, str]]) -> None:
+    """A running turn's (``turn_key``) new events as websocket frames, each already encoded: (first eventId,
+    last eventId, text). One group message per tick however many frames, so a tab's consumer wakes once."""
+    await _send(live_group(chat_id), {"type": "chat.turn_frames", "turn": turn, "frames": frames})
 
 
 async def request_stop(chat_id: str, message_id: str) -> None:

@@ -53,6 +53,7 @@ class StreamStart(Event):
     user_message_seq: int
     assistant_message_id: str
     model: str
+    assistant_message_seq: int = 0
     continues: bool = False  # the reply already has text, which its tokens extend
 
     def to_dict(self) -> dict[str, Any]:
@@ -61,6 +62,7 @@ class StreamStart(Event):
             "chatInstanceId": self.chat_instance_id,
             "userMessage": {"id": self.user_message_id, "seq": self.user_message_seq},
             "assistantMessageId": self.assistant_message_id,
+            "assistantMessageSeq": self.assistant_message_seq,
             "model": self.model,
             "continues": self.continues,
         }

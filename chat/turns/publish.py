@@ -130,7 +130,7 @@ class TurnPublisher:
                 await asyncio.shield(self._begun)  # the user's message_saved goes out first
             after, self._framed = self._framed, batch[-1]["eventId"]
             if frames := encode_frames(batch, after):
-                await broadcast.push_turn_frames(self.turn.chat_id, self.turn.message_id, frames)
+                await broadcast.push_turn_frames(self.turn.chat_id, broadcast.turn_key(self.turn), frames)
         finally:
             self._sent()
 

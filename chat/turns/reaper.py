@@ -49,7 +49,8 @@ async def _end_log(message: Message, saved: dict[str, Any]) -> None:
                "eventId": state.last_event_id + 1}  # fmt: skip
         backend.log_append(state.turn, end)
         await backend.log_end(state.turn)
-        await broadcast.push_turn_frames(chat_id, message.public_id, encode_frames([end], state.last_event_id))
+        frames = encode_frames([end], state.last_event_id)
+        await broadcast.push_turn_frames(chat_id, broadcast.turn_key(state.turn), frames)
     await broadcast.push_message_saved(chat_id, saved)
 
 

@@ -166,9 +166,8 @@ async def run_turn(
     for event in prelude:
         yield event
     user = begun.user_message
-    yield StreamStart(
-        chat_id, user.public_id, user.seq, reply.public_id, begun.chat_model.public_id, begun.continues is not None
-    )
+    yield StreamStart(chat_id, user.public_id, user.seq, reply.public_id, begun.chat_model.public_id, reply.seq,
+                      begun.continues is not None)  # fmt: skip
     yield Status("thinking…")
     outcome = _Outcome()
     if begun.continues is not None:  # a continued reply keeps what it had
@@ -511,7 +510,8 @@ async def replay_turn(begun: TurnBegun, *, prelude: Iterable[Event] = ()) -> Asy
         reply = await reply_settled(reply, timeout=settings.LLM_READ_TIMEOUT * 2)  # a retry raced it
     reply_id = reply.public_id if reply else ""
     user = begun.user_message
-    yield StreamStart(begun.chat.public_id, user.public_id, user.seq, reply_id, begun.chat_model.public_id)
+    yield StreamStart(begun.chat.public_id, user.public_id, user.seq, reply_id, begun.chat_model.public_id,
+                      reply.seq if reply else 0)  # fmt: skip
     if reply is None:
         yield Error("turn_incomplete", "The earlier attempt of this message has no reply.")
         yield StreamEnd("error")

@@ -106,6 +106,7 @@ EVENTS: dict[str, EventSchema] = {
                 _integer("seq", "Its sequence number in the chat."),
             )),
             _string("assistantMessageId", "The reply being written."),
+            _integer("assistantMessageSeq", "Its sequence number (the turn's, in the event log's cursors)."),
             _string("model", "The chat model (`cm_…`)."),
             Field("continues", "boolean", "The reply already has text (`continueMessageId`): its tokens extend it."),
         )),

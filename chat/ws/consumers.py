@@ -67,7 +67,7 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
         self.live_group = broadcast.live_group(self.chat_id)
         self.live = self._param("live") != "0"
         self.last_seq = -1 if after is None else after
-        self.turn, self.seen = "", 0  # the running turn's reply id, and the last eventId sent for it
+        self.turn, self.seen = "", 0  # the running turn (``broadcast.turn_key``), and the last eventId sent for it
         # Join before reading, so nothing saved in between is missed; duplicates are dropped by seq.
         self.hub = Hub.get()
         await self.hub.join(self.group, self)
@@ -90,8 +90,8 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
         ones (the seam is by eventId)."""
         state = await get_backend().log_state(self.chat_id)
         if state is not None and not state.ended:
-            if state.turn.message_id != self.turn:
-                self.turn, self.seen = state.turn.message_id, 0
+            if broadcast.turn_key(state.turn) != self.turn:
+                self.turn, self.seen = broadcast.turn_key(state.turn), 0
             await self._replay(state.turn)
 
     def _param(self, name: str) -> str | None:
@@ -147,14 +147,14 @@ class ChatConsumer(LeanConsumer, AsyncWebsocketConsumer):
     async def chat_turn_frames(self, event: dict[str, Any]) -> None:
         """A running turn's new frames. Each covers a range of eventIds; what this tab already has is
         dropped, and a gap or an overlap (the seam with the replay on connect) is filled from the log."""
-        if event["message_id"] != self.turn:
-            self.turn, self.seen = event["message_id"], 0
+        if event["turn"] != self.turn:
+            self.turn, self.seen = event["turn"], 0
         for first, last, text in event["frames"]:
             if last <= self.seen:
                 continue
             if first != self.seen + 1:
                 state = await get_backend().log_state(self.chat_id)
-                if state is not None and state.turn.message_id == self.turn:
+                if state is not None and broadcast.turn_key(state.turn) == self.turn:
                     await self._replay(state.turn)
                     continue
             self.seen = last

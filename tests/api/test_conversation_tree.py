@@ -297,3 +297,48 @@ async def test_a_plain_turn_reads_the_same_whatever_the_branch_length(user, chat
     small = await sync_to_async(count)(2)
     large = await sync_to_async(count)(200)
     assert small == large
+
+
+async def test_switching_branch_waits_for_the_streaming_reply(api, chat, llm):
+    q1, a1, q2, a2 = await two_exchanges(api, chat, llm)
+    llm.script(tokens=[f"t{i} " for i in range(100)], delay=0.02)
+    streaming = asyncio.create_task(turn(api, chat, "Q3"))
+    for _ in range(100):
+        if await Message.objects.filter(chat=chat, status="streaming").aexists():
+            break
+        await asyncio.sleep(0.02)
+    response = await api.patch(
+        f"/api/chats/{chat.public_id}", {"activeMessageId": q1["id"]}, content_type="application/json"
+    )
+    assert response.status_code == 409 and response.json()["error"]["code"] == "chat_busy"
+    await api.post(f"/api/chats/{chat.public_id}/stop", {}, content_type="application/json")
+    await streaming
+
+
+async def test_messages_written_without_their_tree_still_show_and_are_followed(api, chat, llm):
+    """Rows written directly (not by a turn) have no parents: the chat shows its newest message, and the next
+    turn follows it."""
+    await Message.objects.acreate(chat=chat, seq=1, role="user", content="Old question")
+    await Message.objects.acreate(chat=chat, seq=2, role="assistant", content="Old answer")
+    assert texts(await branch(api, chat)) == ["Old answer"]
+    llm.script(tokens=["New"])
+    await turn(api, chat, "New question")
+    assert sent_upstream(llm) == [("assistant", "Old answer"), ("user", "New question")]
+    assert texts(await branch(api, chat)) == ["Old answer", "New question", "New"]
+
+
+async def test_a_tab_that_saw_a_reply_stop_follows_its_continuation(api, chat, token, llm):
+    ws = socket(chat.public_id, token=token)
+    assert (await ws.connect())[0]
+    llm.script(tokens=["Once ", "upon"], finish_reason="length")
+    await turn(api, chat, "Tell a story")
+    await receive_until(ws, lambda e: e["type"] == "stream_end")  # the tab saw the reply's first turn
+    cut = (await branch(api, chat))[-1]
+    llm.script(tokens=[" a ", "time."], delay=0.02)
+    status, _ = await again(api, chat, continueMessageId=cut["id"])
+    assert status == 200
+    received = await receive_until(ws, lambda e: e["type"] == "stream_end")
+    start = next(e for e in received if e["type"] == "stream_start")
+    assert start["continues"] is True and start["assistantMessageSeq"] == 3
+    assert "".join(e["content"] for e in received if e["type"] == "token") == " a time."
+    await ws.disconnect()

@@ -92,10 +92,11 @@ def test_on_a_phone_the_drawer_scrolls_to_the_oldest_chat_and_sign_out(browser, 
 @pytest.mark.parametrize("viewport", [DESKTOP, PHONE], ids=["desktop", "phone"])
 def test_a_failed_reply_reads_as_a_reply_not_as_the_error_banner(browser, daphne_server, person, model, viewport):
     chat = ChatInstance.objects.create(owner=person, chat_model=model, title="Broken model")
-    Message.objects.create(chat=chat, seq=1, role="user", content="Hello?")
-    Message.objects.create(chat=chat, seq=2, role="assistant", status="error", content="", finish_reason="error",
-                           error_code="upstream_unreachable",
-                           error_detail="The model server could not be reached.")  # fmt: skip
+    question = Message.objects.create(chat=chat, seq=1, role="user", content="Hello?")
+    reply = Message.objects.create(chat=chat, parent=question, seq=2, role="assistant", status="error", content="",
+                                   finish_reason="error", error_code="upstream_unreachable",
+                                   error_detail="The model server could not be reached.")  # fmt: skip
+    ChatInstance.objects.filter(pk=chat.pk).update(active_message=reply)
     context, page = open_page(browser, daphne_server, viewport, f"/c/{chat.public_id}/")
     reply = page.locator(".msg.assistant")
     reply.wait_for()
