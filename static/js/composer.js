@@ -1,6 +1,8 @@
 // Sending: a typed message or an audio file as one turn (the POST's SSE read as it comes), Stop, and the
-// answer to a clarifying question.
+// answer to a clarifying question; and the turns that reshape the conversation: an edited question resent,
+// a reply regenerated (with its model or another), a stopped reply continued.
 import { ApiError, readEvents, request } from "./api.js";
+import { reloadBranch, truncateFrom } from "./branch.js";
 import { talkSend } from "./conversation.js";
 import { messageNode } from "./messages.js";
 import { hideError, setBusy, showError } from "./notice.js";
@@ -19,42 +21,59 @@ function retryable(error) {
 
 // ``retry`` sends the same request again (same clientMessageId: if the server got it, it answers with the
 // stored turn instead of asking the model twice); ``retryAnew`` is for a turn the server finished with an
-// error, which a new attempt must not replay.
-async function runTurn(makeRequest, { text = "", retry, retryAnew }) {
+// error, which a new attempt must not replay (it gets the failed reply's id).
+// ``composer``: the text came from the message box (emptied once the server has it, refilled on an error).
+// ``reshapes``: the turn moves the branch (an edit, a regenerated reply): the branch is read again after it,
+// and again on a refusal, to show what it was.
+async function runTurn(makeRequest, { text = "", composer = false, reshapes = false, retry, retryAnew }) {
   hideError();
   setBusy(true);
+  state.sending = true;
   let response;
   try {
     await state.ready;
     await ensureChat();
     response = await makeRequest();
   } catch (error) {
+    state.sending = false;
     setBusy(false);
     showError(error instanceof ApiError ? error.message : String(error), retryable(error) ? retry : null);
+    if (reshapes) reloadBranch();
     return;
   }
+  let replyId = null;
   try {
     for await (const event of readEvents(response)) {
       onTurnEvent(event);
-      if (event.type === "stream_start" && text) {
-        els.input.value = ""; // Accepted: the text lives in the conversation now.
-        els.input.style.height = "auto"; // back to one line after a long message
+      if (event.type === "stream_start") {
+        replyId = event.assistantMessageId;
+        if (state.chat && event.model) {
+          // The model that answers is the chat's from now on (a reply regenerated with another one).
+          state.chat.chatModelId = event.model;
+          els.models.value = event.model;
+        }
+        if (composer) {
+          els.input.value = ""; // Accepted: the text lives in the conversation now.
+          els.input.style.height = "auto"; // back to one line after a long message
+        }
         // Your own message, however long, then the reply coming in: the view follows them.
         requestAnimationFrame(() => (els.messages.scrollTop = els.messages.scrollHeight));
         const body = messageNode(event.userMessage.id, "user", event.userMessage.seq).querySelector(".body");
-        if (!body.textContent) body.textContent = text;
+        if (text && !body.textContent) body.textContent = text;
       }
       if (event.type === "error") {
-        if (text && !els.input.value) els.input.value = text;
-        showError(event.message, retryAnew);
+        if (composer && text && !els.input.value) els.input.value = text;
+        showError(event.message, retryAnew && (() => retryAnew(replyId)));
       }
     }
   } catch {
     showError("The connection dropped during the reply.", retry);
   } finally {
+    state.sending = false;
     setBusy(false);
-    els.input.focus();
+    if (composer) els.input.focus();
     refreshTitle();
+    if (reshapes) reloadBranch(); // the versions ("2 / 2") of what the turn wrote
   }
 }
 
@@ -73,7 +92,51 @@ export function sendText(clientMessageId = crypto.randomUUID()) {
         json: { message: text, chatInstanceId: state.chatId, chatModelId: modelId(), clientMessageId,
                 speak: state.speak, detach: true },
       }),
-    { text, retry: again(clientMessageId), retryAnew: again() },
+    { text, composer: true, retry: again(clientMessageId), retryAnew: again() },
+  );
+}
+
+/** Edit and resend: `text` as a new version of the question `message`, answered; the branch moves to it. */
+export function sendEdit(message, text, clientMessageId = crypto.randomUUID()) {
+  if (!text.trim() || state.busy) return;
+  truncateFrom(message.id); // what followed the old version is on the old branch now
+  runTurn(
+    () =>
+      request("/api/chat?stream=true", {
+        method: "POST",
+        // parentMessageId null: a new version of the chat's first message.
+        json: { message: text, chatInstanceId: state.chatId, parentMessageId: message.parentId ?? null,
+                chatModelId: modelId(), clientMessageId, speak: state.speak, detach: true },
+      }),
+    { text, reshapes: true, retry: () => sendEdit(message, text, clientMessageId), retryAnew: regenerate },
+  );
+}
+
+/** A new version of the reply `replyId` to the same question, by the chat's model or `chatModelId`. */
+export function regenerate(replyId, chatModelId) {
+  if (state.busy || !replyId) return;
+  truncateFrom(replyId);
+  runTurn(
+    () =>
+      request("/api/chat?stream=true", {
+        method: "POST",
+        json: { chatInstanceId: state.chatId, regenerateMessageId: replyId, chatModelId, speak: state.speak,
+                detach: true },
+      }),
+    { reshapes: true, retryAnew: regenerate },
+  );
+}
+
+/** More of a reply that was stopped or cut at its length limit: its text goes on. */
+export function continueReply(replyId) {
+  if (state.busy) return;
+  runTurn(
+    () =>
+      request("/api/chat?stream=true", {
+        method: "POST",
+        json: { chatInstanceId: state.chatId, continueMessageId: replyId, speak: state.speak, detach: true },
+      }),
+    { retryAnew: regenerate },
   );
 }
 

@@ -1,7 +1,9 @@
 // The conversation's messages: a node per message, a reply growing token by token (markdown.js renders it),
 // its thinking, one block per tool call, the clarifying question's options, the details line, and a row
-// with the Copy button and the feedback thumbs.
-// A click on an option is the composer's to answer (app.js listens on the message list for it).
+// with the versions ("‹ 2 / 3 ›"), Copy, the feedback thumbs and the buttons that reshape the conversation
+// (edit, regenerate, continue, delete).
+// A click on an option is the composer's to answer, a click on a reshaping button shaping.js's (app.js
+// listens on the message list for both).
 import { request } from "./api.js";
 import { copyButton } from "./clipboard.js";
 import { appendText, finishStream, plainText, setText, showHtml, stopStream, streamInto } from "./markdown.js";
@@ -33,6 +35,15 @@ export function messageNode(id, role, seq) {
   return node;
 }
 
+/** Takes a message out of the page (it is not on the branch shown any more). */
+export function forgetNode(id) {
+  state.nodes.get(id)?.remove();
+  state.nodes.delete(id);
+  stopStream(state.streams.get(id));
+  state.streams.delete(id);
+  state.messages.delete(id);
+}
+
 export function setStatus(node, text) {
   node.querySelector(".status-line").textContent = text || "";
 }
@@ -56,6 +67,16 @@ export function appendToken(node, text) {
   if (node.querySelector(".status-line").textContent) setStatus(node, "");
   appendText(streamingBody(node), text);
   scrollDown();
+}
+
+/** A reply that goes on where it stopped (continueMessageId): it streams again from the text it has. */
+export function resumeStream(node) {
+  const id = node.dataset.id;
+  if (state.streams.has(id)) return; // already streaming (a page loaded mid-continuation shows the text)
+  node.className = "msg assistant streaming";
+  node.querySelector(".badge.stopped")?.remove();
+  node.querySelector(".actions")?.remove();
+  setText(streamingBody(node), state.messages.get(id)?.content ?? "");
 }
 
 export function appendThinking(node, text) {
@@ -167,16 +188,73 @@ function feedbackButtons(message) {
   return box;
 }
 
-// Copy (a reply copies its markdown) and, on a reply that said something, the thumbs.
+const ICONS = {
+  edit: '<path d="M4 20h4L19 9l-4-4L4 16v4zM13.5 6.5l4 4"/>',
+  regenerate: '<path d="M20 12a8 8 0 1 1-2.34-5.66M20 4v5h-5"/>',
+  "regenerate-with": '<path d="M16 11a6 6 0 1 1-1.76-4.24M16 3.5v3.5h-3.5"/><path d="M15 16l3 3 3-3"/>',
+  continue: '<path d="M5 6l6 6-6 6M13 6l6 6-6 6"/>',
+  delete: '<path d="M4 7h16M10 11v6M14 11v6M6 7l1 13h10l1-13M9 7V4h6v3"/>',
+  "previous-version": '<path d="M15 6l-6 6 6 6"/>',
+  "next-version": '<path d="M9 6l6 6-6 6"/>',
+};
+
+// An icon button the message list's click handler knows by its data-action (shaping.js).
+function actionButton(action, name, className = "shape") {
+  const button = el("button", `icon small ${className} ${action}`);
+  button.type = "button";
+  button.dataset.action = action;
+  button.title = name;
+  button.setAttribute("aria-label", name);
+  button.innerHTML = `<svg class="i" viewBox="0 0 24 24" aria-hidden="true">${ICONS[action]}</svg>`;
+  return button;
+}
+
+// "‹ 2 / 3 ›": which version of its question or reply a message is, and the way to the others.
+function versionsBar(message) {
+  const ids = message.siblingIds;
+  const index = ids.indexOf(message.id);
+  const box = el("div", "versions");
+  box.setAttribute("role", "group");
+  box.setAttribute("aria-label", `Version ${index + 1} of ${ids.length}`);
+  const previous = actionButton("previous-version", "Previous version", "version");
+  const next = actionButton("next-version", "Next version", "version");
+  previous.disabled = index <= 0;
+  next.disabled = index >= ids.length - 1;
+  const count = el("span", "count", `${index + 1} / ${ids.length}`);
+  count.setAttribute("aria-hidden", "true"); // the group's name says it
+  box.append(previous, count, next);
+  return box;
+}
+
+// A reply stopped by a person, or cut at the model's length limit, can go on (if nothing follows it: the
+// button shows on the branch's last message only, app.css).
+function continuable(message) {
+  return message.status === "interrupted" || (message.status === "complete" && message.finishReason === "length");
+}
+
+// The versions, Copy (a reply copies its markdown), the thumbs on a reply that said something, and the
+// buttons that reshape the conversation from this message.
 function actionsRow(node, message) {
   const row = el("div", "actions");
+  if (message.siblingIds?.length > 1) row.append(versionsBar(message));
+  if (message.role === "user") row.append(actionButton("edit", "Edit and resend"));
   if (message.content) row.append(copyButton("copy-message", "Copy message", () => message.content));
-  // Nothing to rate in a reply that failed before it said anything.
-  if (message.role === "assistant" && !(message.status === "error" && !message.content)) {
-    row.append(feedbackButtons(message));
+  if (message.role === "assistant") {
+    // Nothing to rate in a reply that failed before it said anything.
+    if (!(message.status === "error" && !message.content)) row.append(feedbackButtons(message));
+    if (message.parentId) {
+      row.append(actionButton("regenerate", "Regenerate this reply"));
+      const other = actionButton("regenerate-with", "Regenerate with another model");
+      other.setAttribute("aria-haspopup", "menu");
+      other.setAttribute("aria-expanded", "false");
+      row.append(other);
+    }
+    if (continuable(message)) row.append(actionButton("continue", "Continue this reply"));
   }
+  const what = message.role === "user" ? "this message and its replies" : "this reply";
+  row.append(actionButton("delete", `Delete ${what} and what follows`));
   node.querySelector(".actions")?.remove();
-  if (row.childElementCount) node.append(row);
+  node.append(row);
 }
 
 async function sendFeedback(messageId, rating, box) {
@@ -193,6 +271,7 @@ async function sendFeedback(messageId, rating, box) {
 
 export function renderSaved(message) {
   const node = messageNode(message.id, message.role, message.seq);
+  state.messages.set(message.id, message);
   node.dataset.seq = message.seq;
   const view = state.streams.get(message.id);
   stopStream(view);
@@ -237,6 +316,7 @@ export function renderSaved(message) {
   actionsRow(node, message);
   if (state.turn?.id === message.id && !state.turn.saved) {
     state.turn.saved = true; // later tokens of it are stale copies
+    state.turn.savedAt = Date.now();
     // Screen readers hear a reply once, when it is complete, not each piece as it streams.
     if (message.role === "assistant") $("#announce").textContent = `Reply: ${plainText(body).trim().slice(0, 500)}`;
   }

@@ -25,4 +25,7 @@ export function setBusy(busy) {
   els.stop.hidden = !(busy || state.player);
   els.mic.disabled = busy && !state.recorder;
   els.upload.disabled = busy;
+  // While a reply is written, the conversation cannot be reshaped: its edit, regenerate, continue, delete
+  // and version buttons step aside (app.css).
+  els.messages.classList.toggle("busy", busy);
 }

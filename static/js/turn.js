@@ -3,19 +3,27 @@
 // For tests and tools, it dispatches a "chat:turn-event" DOM event on `document` for each event of a turn as
 // it applies it (once, whatever carried it), with the event's JSON as `detail`.
 import { readEvents, request } from "./api.js";
+import { followChat, followSaved, followStart } from "./branch.js";
 import {
-  appendThinking, appendToken, badge, messageNode, renderSaved, scrollDown, setStatus, showToolCall, streamed,
+  appendThinking, appendToken, badge, messageNode, renderSaved, resumeStream, scrollDown, setStatus, showToolCall,
+  streamed,
 } from "./messages.js";
 import { setBusy } from "./notice.js";
 import { queueSpeech } from "./speech.js";
 import { state } from "./state.js";
 
 function beginTurn(event) {
+  // Another tab's turn may be on another branch (an edit, a regenerated reply): the page reads it again.
+  if (!state.sending) followStart(event);
   const user = messageNode(event.userMessage.id, "user", event.userMessage.seq);
   user.dataset.seq = event.userMessage.seq;
   const seq = event.userMessage.seq + 1;
   const node = messageNode(event.assistantMessageId, "assistant", seq);
-  state.turn = { id: event.assistantMessageId, seq, node, lastEventId: event.eventId - 1, saved: false };
+  state.turn = {
+    id: event.assistantMessageId, seq, node, lastEventId: event.eventId - 1, saved: false,
+    own: state.sending, continues: Boolean(event.continues), savedAt: 0,
+  };
+  if (event.continues) resumeStream(node); // its tokens extend the text it has
   if (!state.busy) {
     state.remoteTurn = event.assistantMessageId;
     setBusy(true);
@@ -37,13 +45,25 @@ function chatChanged(detail) {
   document.dispatchEvent(new CustomEvent("chat:changed", { detail }));
 }
 
+// A stream_start begins a turn unless it is one already shown: the same reply's id, except when a stopped
+// reply goes on (continueMessageId) as a turn of its own. The one exception to that: this tab's own
+// continuation, finished over its POST before the socket's copy of its start came.
+function startsTurn(event) {
+  const turn = state.turn;
+  if (turn?.id !== event.assistantMessageId) return true;
+  if (!event.continues || !turn.saved) return false;
+  return !(turn.own && turn.continues && !state.sending && Date.now() - turn.savedAt < 5000);
+}
+
 export function onTurnEvent(event) {
   if (event.eventId == null) {
     if (event.type === "message_saved") {
-      renderSaved(event.message); // a push of a saved message, by seq
+      // A push of a saved message, by seq: shown if it is on the branch shown, else that branch is read again.
+      if (followSaved(event.message)) renderSaved(event.message);
       if (event.message.role === "assistant") endRemoteTurn(event.message.id);
       if (event.message.seq === 1) chatChanged({ type: "titled" }); // the first message names the chat
     } else if (event.type === "chat_updated" || event.type === "chat_deleted") {
+      if (event.type === "chat_updated") followChat(event);
       chatChanged(event);
     }
     return;
@@ -55,7 +75,7 @@ export function onTurnEvent(event) {
     return;
   }
   if (event.type === "speech") queueSpeech(event); // played once, whichever way it came
-  if (event.type === "stream_start" && state.turn?.id !== event.assistantMessageId) beginTurn(event);
+  if (event.type === "stream_start" && startsTurn(event)) beginTurn(event);
   const turn = state.turn;
   if (!turn || event.eventId <= turn.lastEventId) return; // not started here yet, or already shown
   if ((event.fromEventId ?? event.eventId) !== turn.lastEventId + 1) {
