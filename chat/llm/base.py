@@ -116,8 +116,10 @@ class LLMChunk:
     reasoning: str = ""
     finish_reason: str | None = None
     usage: Usage | None = None
-    # A note for the person waiting, e.g. that the request is queued behind another one.
+    # A note for the person waiting: the request is queued behind others ("queued"), or a long prompt is
+    # being read ("reading", the note saying how far).
     status: str | None = None
+    status_state: str = "queued"
     tool_calls: list[ToolCallDelta] | None = None
 
 

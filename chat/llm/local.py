@@ -14,6 +14,7 @@ import threading
 import time
 from collections.abc import AsyncIterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,14 @@ logger = logging.getLogger(__name__)
 _DONE = object()
 N_BATCH = 512  # tokens per decode: prompt chunks share it with the replies being generated
 
+
+
+@dataclass(frozen=True, slots=True)
+class _Reading:
+    """How far the model has read a long prompt (``Job.progress``), for the person waiting."""
+
+    read: int
+    total: int
 
 class LocalProvider(LLMProvider):
     _instances: dict[Path, LocalProvider] = {}
@@ -146,9 +155,15 @@ class LocalProvider(LLMProvider):
             while (item := await queue.get()) is not _DONE:
                 if isinstance(item, Exception):
                     raise item
+                if isinstance(item, _Reading):
+                    note = f"reading your message… {100 * item.read // item.total}%"
+                    yield LLMChunk(status=note, status_state="reading")
+                    continue
                 if isinstance(item, str):
                     if parser is not None:
                         item = parser.feed(item)
+                        if parser.stopped:  # its calls are written: what it would write on is never shown
+                            job.cancelled.set()
                     if item:
                         yield LLMChunk(content=item)
                     continue
@@ -156,10 +171,10 @@ class LocalProvider(LLMProvider):
                 if parser is not None:
                     if rest := parser.close():
                         yield LLMChunk(content=rest)
-                    if parser.calls:
+                    if parser.calls and parser.offered:
                         yield LLMChunk(tool_calls=parser.calls)
                         finish = "tool_calls"
-                yield LLMChunk(finish_reason=finish, usage=usage)
+                yield LLMChunk(finish_reason=finish or "stop", usage=usage)
         finally:
             if job is not None:
                 job.cancelled.set()  # A stop or a disconnect takes the reply out of the batch at the next step.
@@ -183,10 +198,10 @@ class LocalProvider(LLMProvider):
         prompt = self._model.tokenize((formatted.prompt + prefill).encode("utf-8"),
                                       add_bos=not formatted.added_special, special=True)  # fmt: skip
         names = {tool.get("function", {}).get("name") for tool in request.tools or ()}
-        # Tools withdrawn after calls were made: the model may still write a call in their format; it is read
-        # as a call (which the turn does not run) rather than shown as the answer.
+        # Tools withdrawn after calls were made (the turn's last round, or tool_choice "none"): the model may
+        # still write a call in their format. It is not shown, nor run, and the reply ends there.
         names |= {c.get("function", {}).get("name") for m in request.messages for c in m.get("tool_calls") or ()}
-        parser = ToolTextParser(names) if offer_tools or names else None
+        parser = ToolTextParser(names, offered=offer_tools) if offer_tools or names else None
 
         def put(item: Any) -> None:
             try:
@@ -195,10 +210,8 @@ class LocalProvider(LLMProvider):
                 job.cancelled.set()
 
         def done(finish: str | None, prompt_tokens: int, completion: int, error: Exception | None) -> None:
-            if error is not None:
-                put(error)
-            elif finish is not None:
-                put((finish, Usage(prompt_tokens, completion)))
+            # finish is None when the job was cancelled: by a stop (nobody reads on) or by the parser (read on).
+            put(error if error is not None else (finish, Usage(prompt_tokens, completion)))
             put(_DONE)
 
         job = Job(
@@ -209,6 +222,7 @@ class LocalProvider(LLMProvider):
             stop=[stop for stop in [*(request.stop or ()), *formatted.stop] if stop],
             emit=put,
             done=done,
+            progress=lambda read, total: put(_Reading(read, total)),
         )
         return job, parser
 

@@ -88,7 +88,8 @@ class TurnPublisher:
         """Begin the log, and announce the saved user message (when the turn wrote one) to open tabs, without
         delaying the reader."""
         get_backend().log_begin(self.turn)  # no I/O here: Redis is written at the next flush
-        if user_message is not None and broadcast.may_have_listeners(self.turn.chat_id):  # else skip serializing (and rendering) it for nobody
+        # Serialized (and rendered) only for tabs that may be listening.
+        if user_message is not None and broadcast.may_have_listeners(self.turn.chat_id):
             self._begun = asyncio.create_task(self._announce(user_message))
 
     async def _announce(self, user_message: Message) -> None:

@@ -219,7 +219,8 @@ async def _answer(begun: TurnBegun, options: TurnOptions, outcome: _Outcome, sta
     step = 0
     while True:
         calls, said = ToolCallAssembler(), len(outcome.parts)
-        async for event in _model_call(guessed or provider.stream(request), outcome, calls, options, started):
+        stream = guessed or provider.stream(request)
+        async for event in _model_call(stream, outcome, calls, options, started, after_tools=step > 0):
             yield event
         guessed = None
         if not calls or not toolset or options.client_tools is not None or request.tools is None:
@@ -251,20 +252,26 @@ async def _answer(begun: TurnBegun, options: TurnOptions, outcome: _Outcome, sta
 
 
 async def _model_call(
-    stream: AsyncIterator[LLMChunk], outcome: _Outcome, calls: ToolCallAssembler, options: TurnOptions, started: float
+    stream: AsyncIterator[LLMChunk], outcome: _Outcome, calls: ToolCallAssembler, options: TurnOptions,
+    started: float, *, after_tools: bool = False,
 ) -> AsyncIterator[Event]:
-    """One call of the model as events: its text and reasoning as they stream, its tool calls gathered."""
+    """One call of the model as events: its text and reasoning as they stream, its tool calls gathered.
+    ``after_tools``: the text of an earlier round comes before, and a blank line parts them."""
     async for chunk in stream:
         if chunk.content:
             if outcome.ttft_ms is None:
                 outcome.ttft_ms = int((time.monotonic() - started) * 1000)
+            if after_tools and outcome.parts and "".join(outcome.parts).strip():
+                outcome.parts.append("\n\n")
+                yield Token("\n\n")
+            after_tools = False
             outcome.parts.append(chunk.content)
             yield Token(chunk.content)
         if chunk.reasoning:
             outcome.thinking.append(chunk.reasoning)
             yield Thinking(chunk.reasoning)
         if chunk.status:
-            yield Status(chunk.status, state="queued")
+            yield Status(chunk.status, state=chunk.status_state)
         if chunk.tool_calls:
             calls.feed(chunk.tool_calls)
             if options.client_tools is not None:
@@ -276,15 +283,19 @@ async def _model_call(
             outcome.add_usage(chunk.usage)
 
 
+SILENT_TOOLS = "I couldn't find an answer with my tools."
+
+
 def _silent_after_tools(outcome: _Outcome) -> str | None:
-    """A model silent after its tools (small models repeat a call instead of answering) answers with what
-    the last tool found."""
-    results = [record for record in outcome.tools.records if record["ok"]]
-    if "".join(outcome.parts).strip() or not results:
+    """A model silent after its tools (small models write calls instead of answering) answers with what its
+    first successful call found (later ones are mostly loops), or says its tools gave it no answer."""
+    if "".join(outcome.parts).strip() or not outcome.tools.records:
         return None
-    outcome.parts.append(results[-1]["content"])
+    results = [record for record in outcome.tools.records if record["ok"]]
+    answer = str(results[0]["content"]) if results else SILENT_TOOLS
+    outcome.parts.append(answer)
     outcome.finish_reason = "stop"
-    return str(results[-1]["content"])
+    return answer
 
 
 async def _finish(

@@ -112,7 +112,8 @@ EVENTS: dict[str, EventSchema] = {
         )),
         EventSchema("status", "A note for the person waiting for the first token.", (
             _string("message", "What to show: `thinking…`, `waiting for the model…`."),
-            _string("state", "`thinking`, or `queued` while the local model has no free slot."),
+            _string("state", "`thinking`; `queued` while the local model has no free slot; `reading` while it "
+                    "reads a long prompt (the message says how far)."),
         )),
         EventSchema("thinking", "Reasoning, when the model streams it.", (
             _string("content", "The next piece of the reasoning."),

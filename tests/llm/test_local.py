@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 
 import pytest
 
@@ -176,3 +177,49 @@ async def test_local_model_calls_the_calculator_through_its_own_template(api, lo
     assert saved["status"] == "complete" and saved["toolCalls"][0]["content"] == "14272771"
     # No tool-call text leaks into the reply the person reads.
     assert "tool_call" not in saved["content"] and '"name"' not in saved["content"]
+
+
+def searched(n: int, query: str, found: str) -> list[dict]:
+    call = {"id": f"call_{n}", "type": "function",
+            "function": {"name": "search_conversations", "arguments": json.dumps({"query": query})}}  # fmt: skip
+    return [{"role": "assistant", "content": "", "tool_calls": [call]}, {"role": "tool", "tool_call_id": f"call_{n}",
+            "content": found}]  # fmt: skip
+
+
+# "Search my chats for France" after two searches, as the bundled model's turn had it.
+SEARCHED = [
+    {"role": "system", "content": "You are a helpful assistant. Answer clearly and concisely."},
+    {"role": "user", "content": "Search my chats for France"},
+    *searched(1, "France", "- [Search my chats for France, 2026-12-02, user] Search my chats for «France»"),
+    *searched(2, "France, 2026-12-02, user", "No messages match."),
+]
+
+
+async def test_a_local_model_writing_the_same_call_over_and_over_is_stopped(settings):
+    """Issue #27: given these messages, the bundled model wrote its last call again, line after line, until
+    max_tokens (1,024 tokens, a minute on 2 cores), and all of it, cut off mid-call, was shown as its answer."""
+    from chat.llm.base import LLMRequest, ProviderConfig
+    from chat.llm.local import LocalProvider
+    from chat.tools.builtin import BUILTIN
+    from chat.turns.upstream import local_model_path
+
+    path = local_model_path()
+    provider = LocalProvider(path, ProviderConfig(model_path=path, context=4096, threads=settings.LOCAL_LLM_THREADS))
+    tools = [BUILTIN[name].as_openai() for name in ("calculator", "search_conversations")]
+
+    async def ask(tools: list | None) -> list:
+        request = LLMRequest(messages=SEARCHED, model="local", temperature=0, max_tokens=1024, tools=tools)
+        return [chunk async for chunk in provider.stream(request)]
+
+    chunks = await ask(tools)
+    assert "".join(c.content for c in chunks) == ""
+    calls = [delta for chunk in chunks for delta in chunk.tool_calls or ()]
+    assert [(c.name, json.loads(c.arguments)) for c in calls] == [
+        ("search_conversations", {"query": "France, 2026-12-02, user"})
+    ]
+    assert chunks[-1].finish_reason == "tool_calls" and chunks[-1].usage.completion_tokens < 100
+    # Tools withdrawn (the turn's last round): the call it writes anyway is neither shown nor returned, and the
+    # reply ends with it.
+    chunks = await ask(None)
+    assert "".join(c.content for c in chunks) == "" and not any(c.tool_calls for c in chunks)
+    assert chunks[-1].finish_reason == "stop" and chunks[-1].usage.completion_tokens < 100

@@ -185,3 +185,26 @@ async def test_a_call_repeated_is_not_run_again_and_the_model_answers(api, tool_
     requests = llm.chat_requests[-3:]
     assert ["tools" in r.body for r in requests] == [True, True, False]  # asked to answer with what it has
     assert events[-2]["message"]["content"] == "42." and events[-1]["finishReason"] == "stop"
+
+
+async def test_a_model_silent_after_its_tools_answers_with_the_first_result(api, tool_chat, llm):
+    llm.script(tokens=[], tool_calls=[call("calculator", {"expression": "6*7"})])
+    llm.script(tokens=[], tool_calls=[call("current_time", {}, "call_2")])  # a loop wandering off
+    llm.script(tokens=[])  # and nothing in words
+    events = await turn_events(api, tool_chat)
+    assert events[-2]["message"]["content"] == "42" and events[-1]["finishReason"] == "stop"
+
+
+async def test_a_model_whose_tools_all_failed_says_so_rather_than_nothing(api, tool_chat, llm):
+    llm.script(tokens=[], tool_calls=[call("calculator", {"expression": "6*"})])
+    llm.script(tokens=[])
+    events = await turn_events(api, tool_chat)
+    assert events[-2]["message"]["content"] == "I couldn't find an answer with my tools."
+
+
+async def test_text_of_two_rounds_is_parted_by_a_blank_line(api, tool_chat, llm):
+    llm.script(tokens=["Let me work it out."], tool_calls=[call("calculator", {"expression": "6*7"})])
+    llm.script(tokens=["It is 42."])
+    events = await turn_events(api, tool_chat)
+    assert events[-2]["message"]["content"] == "Let me work it out.\n\nIt is 42."
+    assert "".join(e["content"] for e in events if e["type"] == "token") == "Let me work it out.\n\nIt is 42."
