@@ -4,7 +4,7 @@
 import { ApiError, readEvents, request } from "./api.js";
 import { reloadBranch, truncateFrom } from "./branch.js";
 import { talkSend } from "./conversation.js";
-import { messageNode } from "./messages.js";
+import { badge, forgetNode, messageNode, scrollDown, setStatus } from "./messages.js";
 import { hideError, setBusy, showError } from "./notice.js";
 import { els } from "./page.js";
 import { ensureChat, refreshTitle } from "./sidebar.js";
@@ -25,16 +25,24 @@ function retryable(error) {
 // ``composer``: the text came from the message box (emptied once the server has it, refilled on an error).
 // ``reshapes``: the turn moves the branch (an edit, a regenerated reply): the branch is read again after it,
 // and again on a refusal, to show what it was.
-async function runTurn(makeRequest, { text = "", composer = false, reshapes = false, retry, retryAnew }) {
+// ``voice``: a recording; it shows at once as a voice message being transcribed, until its words come.
+async function runTurn(makeRequest, options) {
+  const { text = "", composer = false, reshapes = false, voice = false, retry, retryAnew } = options;
   hideError();
   setBusy(true);
   state.sending = true;
   let response;
+  let pending = voice ? transcribing() : null;
+  const settle = () => {
+    if (pending) forgetNode(PENDING_VOICE);
+    pending = null;
+  };
   try {
     await state.ready;
     await ensureChat();
     response = await makeRequest();
   } catch (error) {
+    settle();
     state.sending = false;
     setBusy(false);
     showError(error instanceof ApiError ? error.message : String(error), retryable(error) ? retry : null);
@@ -44,6 +52,7 @@ async function runTurn(makeRequest, { text = "", composer = false, reshapes = fa
   let replyId = null;
   try {
     for await (const event of readEvents(response)) {
+      if (event.type === "transcription" || event.type === "stream_start") settle(); // its words are here
       onTurnEvent(event);
       if (event.type === "stream_start") {
         replyId = event.assistantMessageId;
@@ -69,12 +78,25 @@ async function runTurn(makeRequest, { text = "", composer = false, reshapes = fa
   } catch {
     showError("The connection dropped during the reply.", retry);
   } finally {
+    settle();
     state.sending = false;
     setBusy(false);
     if (composer) els.input.focus();
     refreshTitle();
     if (reshapes) reloadBranch(); // the versions ("2 / 2") of what the turn wrote
   }
+}
+
+const PENDING_VOICE = "pending-voice";
+
+/** The voice message just sent, shown at once while the server transcribes it. */
+function transcribing() {
+  const node = messageNode(PENDING_VOICE, "user", null);
+  node.classList.add("pending");
+  badge(node, "voice", "voice");
+  setStatus(node, "transcribing…");
+  scrollDown();
+  return node;
 }
 
 export function sendText(clientMessageId = crypto.randomUUID()) {
@@ -167,6 +189,7 @@ export function sendAudio(blob, name, clientMessageId = crypto.randomUUID()) {
     return request("/api/chat/voice?stream=true", { method: "POST", form });
   };
   return runTurn(make, {
+    voice: true,
     retry: () => sendAudio(blob, name, clientMessageId),
     retryAnew: () => sendAudio(blob, name),
   });

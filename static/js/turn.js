@@ -17,7 +17,7 @@ function beginTurn(event) {
   if (!state.sending) followStart(event);
   const user = messageNode(event.userMessage.id, "user", event.userMessage.seq);
   user.dataset.seq = event.userMessage.seq;
-  const seq = event.userMessage.seq + 1;
+  const seq = event.assistantMessageSeq ?? event.userMessage.seq + 1;
   const node = messageNode(event.assistantMessageId, "assistant", seq);
   state.turn = {
     id: event.assistantMessageId, seq, node, lastEventId: event.eventId - 1, saved: false,

@@ -165,13 +165,23 @@ def test_voice_recording_from_the_microphone(playwright_instance, daphne_server,
         page.wait_for_selector("#recording:not([hidden])")
         time.sleep(3.5)  # the fake device plays the clip
         assert page.inner_text("#rec-time") in {"0:03", "0:04"}
+        # The message shows the moment it is sent, as being transcribed, until its words come.
+        page.evaluate("""() => {
+            window.sawTranscribing = false;
+            new MutationObserver(() => {
+                const line = document.querySelector(".msg.user.pending .status-line");
+                if (line && line.textContent === "transcribing…") window.sawTranscribing = true;
+            }).observe(document.querySelector("#messages"), {subtree: true, childList: true, characterData: true});
+        }""")
         page.click("#mic")
+        page.wait_for_function("window.sawTranscribing", timeout=5000)
         page.wait_for_selector(".msg.user .badge.voice", timeout=30000)
         page.wait_for_selector(".msg.assistant.complete", timeout=30000)
         transcript = page.inner_text(".msg.user .body").lower()
         assert "capital" in transcript
         page.screenshot(path=str(SCREENSHOTS / "voice.png"))
-        assert len(page.query_selector_all(".msg.user")) == 1, page.inner_html("#messages")
+        assert len(page.query_selector_all(".msg.user")) == 1, page.inner_html("#messages")  # the placeholder went
+        assert not page.query_selector(".msg.pending")
         context.close()
     finally:
         browser.close()
