@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
+from contextlib import aclosing
 
 from asgiref.sync import async_to_sync
 from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import Count, Exists, F, IntegerField, OuterRef, QuerySet, Subquery, Sum, Window
 from django.db.models.functions import Coalesce, RowNumber
@@ -15,14 +18,18 @@ from django.utils import timezone
 from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
 
+from audit.services import audit_admin_view
 from chat.domain import extensions
 from chat.domain.branches import path_ids
 from chat.domain.export import chats_to_json, chats_to_markdown, export_queryset
 from chat.domain.markdown import render_markdown
 from chat.domain.services import api_token_create
+from chat.llm.base import LLMRequest
+from chat.llm.errors import LLMError
 from chat.models import ApiToken, ChatInstance, ChatModel, ChatShare, Feedback, McpServer, Message
 from chat.tools.builtin import BUILTIN_CHOICES, DEFAULT_TOOLS
 from chat.tools.mcp import McpConnection, McpServerConfig
+from chat.turns import upstream
 
 
 def _per_chat(queryset: QuerySet, value) -> Subquery:
@@ -263,6 +270,11 @@ class ChatInstanceAdmin(admin.ModelAdmin):
     def has_add_permission(self, request):
         return False  # Conversations are started by people, not by reviewers.
 
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        audit_admin_view(request=request, response=response)  # who read whose conversation
+        return response
+
     def changelist_view(self, request, extra_context=None):
         response = super().changelist_view(request, extra_context)
         if hasattr(response, "context_data") and "cl" in response.context_data:
@@ -354,6 +366,24 @@ class MessageAdmin(admin.ModelAdmin):
         return text if len(text) <= 80 else text[:79] + "…"
 
 
+async def _probe(chat_model: ChatModel) -> str | None:
+    """Ask a model's upstream for one token: None when it answers, else what went wrong, in words."""
+    try:
+        request = LLMRequest(
+            messages=[{"role": "user", "content": "Say OK."}], max_tokens=1,
+            model=chat_model.upstream_model or chat_model.name, api_key=upstream.api_key(chat_model),
+        )  # fmt: skip
+        async with asyncio.timeout(settings.LLM_CONNECT_TIMEOUT + 10):
+            async with aclosing(upstream.provider_for(chat_model).stream(request)) as stream:
+                async for _chunk in stream:
+                    break
+    except LLMError as error:
+        return " ".join(part for part in (error.message, error.detail) if part)
+    except TimeoutError:
+        return "No answer in time: the server accepted the connection but did not reply."
+    return None
+
+
 class ChatModelForm(forms.ModelForm):
     tools = forms.MultipleChoiceField(
         choices=BUILTIN_CHOICES,
@@ -389,6 +419,20 @@ class ChatModelAdmin(admin.ModelAdmin):
     @admin.display(description="Tools")
     def tool_names(self, chat_model: ChatModel) -> str:
         return ", ".join(chat_model.tools or ()) or "—"
+
+    actions = ("test_connection",)
+
+    @admin.action(description="Test the connection (one tiny request)", permissions=["change"])
+    def test_connection(self, request: HttpRequest, queryset):
+        for chat_model in queryset:
+            if chat_model.provider == ChatModel.Provider.LOCAL:
+                self.message_user(request, f"{chat_model}: runs in this server's process, nothing to connect to.")
+                continue
+            problem = async_to_sync(_probe)(chat_model)
+            if problem:
+                self.message_user(request, f"{chat_model}: {problem}", messages.ERROR)
+            else:
+                self.message_user(request, f"{chat_model}: the model answered.", messages.SUCCESS)
 
     def get_readonly_fields(self, request, obj=None):
         # Where a model connects, and which secret it sends there, is for superusers (or the dedicated

@@ -312,7 +312,10 @@ class Message(models.Model):
                 fields=["chat"], condition=Q(status="streaming"), name="message_one_streaming_per_chat"
             ),
         ]
-        indexes = [models.Index(fields=["status"], name="message_status_idx")]
+        indexes = [
+            models.Index(fields=["status"], name="message_status_idx"),
+            models.Index(fields=["created_at"], name="message_created_idx"),  # the insights' rollups read by day
+        ]
 
     def __str__(self) -> str:
         return f"{self.public_id} #{self.seq} {self.role}"
@@ -346,7 +349,10 @@ class Feedback(models.Model):
     class Meta:
         ordering = ["-updated_at"]
         constraints = [models.UniqueConstraint(fields=["message", "user"], name="feedback_one_per_user")]
-        indexes = [models.Index(fields=["rating"], name="feedback_rating_idx")]
+        indexes = [
+            models.Index(fields=["rating"], name="feedback_rating_idx"),
+            models.Index(fields=["created_at"], name="feedback_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_rating_display()} on {self.message.public_id}"

@@ -52,6 +52,8 @@ INSTALLED_APPS = [
     "channels",
     "chat",
     "voice",
+    "insights",
+    "audit",
 ]
 
 # Django's own middleware, in versions that do not hop to a thread on every async request.
@@ -378,6 +380,17 @@ TTS_MODEL = env_str("TTS_MODEL", "tts-1")
 TTS_API_KEY_ENV = env_str("TTS_API_KEY_ENV")
 # The longest text /v1/audio/speech takes (OpenAI's limit).
 TTS_MAX_INPUT_CHARS = env_int("TTS_MAX_INPUT_CHARS", 4096)
+
+# --- Insights ---------------------------------------------------------------------------------------
+# The dashboard's daily rollups (insights/): refreshed when a dashboard is opened and they are older than
+# INSIGHTS_REFRESH_SECONDS, from INSIGHTS_REFRESH_DAYS before the last refresh (``manage.py insights_refresh``
+# rebuilds any range, e.g. from cron).
+INSIGHTS_REFRESH_SECONDS = env_int("INSIGHTS_REFRESH_SECONDS", 60)
+INSIGHTS_REFRESH_DAYS = env_int("INSIGHTS_REFRESH_DAYS", 2)
+# Retention (manage.py retention, from cron): recordings, and whole conversations untouched, older than this
+# many days are deleted, except what a reviewer flagged, corrected or marked as needing attention. 0: kept.
+RETENTION_RECORDINGS_DAYS = env_int("RETENTION_RECORDINGS_DAYS", 0)
+RETENTION_CHATS_DAYS = env_int("RETENTION_CHATS_DAYS", 0)
 
 # --- Logging ----------------------------------------------------------------------------------------
 LOGGING = {
