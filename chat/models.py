@@ -213,8 +213,9 @@ class ChatInstance(models.Model):
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
-    # Not stored: the active message's public id, where a read joined it.
+    # Not stored: the active message's public id and the highest seq, where a read joined them.
     active_public_id: str | None = None
+    last_seq: int | None = None
 
     class Meta:
         ordering = ["-updated_at", "-id"]

@@ -69,7 +69,8 @@ def _chat_for_turn_sql() -> tuple[str, list[tuple[int, Col, list[Any]]], list[st
     chats, models = qn(ChatInstance._meta.db_table), qn(ChatModel._meta.db_table)
     messages = qn(Message._meta.db_table)
     sql = (
-        f"SELECT {', '.join(f'{alias}.{qn(f.column)}' for alias, f in columns)}, a.public_id "
+        f"SELECT {', '.join(f'{alias}.{qn(f.column)}' for alias, f in columns)}, a.public_id, "
+        f"(SELECT MAX(seq) FROM {messages} WHERE chat_id = c.id) "
         f"FROM {chats} c INNER JOIN {models} m ON m.id = c.chat_model_id "
         f"LEFT JOIN {messages} a ON a.id = c.active_message_id WHERE c.public_id = %s AND c.owner_id = %s"
     )
@@ -89,8 +90,8 @@ def _chat_for_turn_sql() -> tuple[str, list[tuple[int, Col, list[Any]]], list[st
 
 
 def chat_for_turn(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance:
-    """The user's chat with its model and its active message's public id (``active_public_id``), its row
-    locked until the transaction ends (where the database can).
+    """The user's chat with its model, its active message's public id (``active_public_id``) and its highest
+    ``seq`` (``last_seq``), its row locked until the transaction ends (where the database can).
 
     ``chat_get`` plus a row lock, in one plain statement: every turn starts here, and building the ORM's
     query cost more than running it.
@@ -106,8 +107,8 @@ def chat_for_turn(*, user: AbstractBaseUser, chat_id: str) -> ChatInstance:
         for convert in functions:
             values[index] = convert(values[index], column, connection)
     chat = ChatInstance.from_db(connection.alias, chat_names, values[: len(chat_names)])
-    chat.chat_model = ChatModel.from_db(connection.alias, model_names, values[len(chat_names) : -1])
-    chat.active_public_id = values[-1]
+    chat.chat_model = ChatModel.from_db(connection.alias, model_names, values[len(chat_names) : -2])
+    chat.active_public_id, chat.last_seq = values[-2], values[-1] or 0
     return chat
 
 

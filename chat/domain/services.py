@@ -230,10 +230,10 @@ def turn_begin(
 
     ``model_id`` None means the chat's own model. Raises ``NotFound`` for an unknown chat, model or message
     and ``Busy`` while the chat is still answering.
-    Every turn starts here, so a plain one is kept to seven statements in one transaction: lock the chat
-    (with its model, usually the one asked for), read the last ``seq``, the branch the model sees and the
-    model's MCP servers, insert both messages, touch the chat. A reply still streaming is refused by the
-    one-streaming-reply-per-chat constraint.
+    Every turn starts here, so a plain one is kept to six statements in one transaction: lock the chat
+    (read with its model, usually the one asked for, its active message and its last ``seq``), read the
+    branch the model sees and the model's MCP servers, insert both messages (the reply needs its question's
+    id), touch the chat. A reply still streaming is refused by the one-streaming-reply-per-chat constraint.
     """
     try:
         with transaction.atomic():
@@ -243,7 +243,7 @@ def turn_begin(
                 return replay
             if placement.regenerate_id or placement.continue_id:
                 return _turn_again(chat, chat_model, placement)
-            seq = last_seq(chat=chat)
+            seq = chat.last_seq or 0  # read with the chat
             if seq and chat.active_message_id is None:  # messages written without their tree: follow the newest
                 chat.active_message_id, chat.active_public_id = newest_message(chat=chat)
             parent_id, parent_public_id = _parent_for(chat, placement)
@@ -383,7 +383,7 @@ def _turn_again(chat: ChatInstance, chat_model: ChatModel, placement: Placement)
     question.chat = chat
     question.parent_public_id = question.parent.public_id if question.parent else None
     history, servers = _turn_context(chat, chat_model, question.parent_id)
-    seq, now = last_seq(chat=chat) + 1, timezone.now()
+    seq, now = (chat.last_seq or 0) + 1, timezone.now()
     if placement.regenerate_id:
         reply = Message(chat=chat, parent=question, seq=seq, role=Message.Role.ASSISTANT,
                         status=Message.Status.STREAMING, chat_model=chat_model)  # fmt: skip
