@@ -1,5 +1,6 @@
 from django.contrib import admin
 
+from audit.services import audit_admin_view
 from voice.extension import player_html
 from voice.models import AudioRecording
 
@@ -17,6 +18,11 @@ class AudioRecordingAdmin(admin.ModelAdmin):
 
     def has_add_permission(self, request):
         return False
+
+    def change_view(self, request, object_id, form_url="", extra_context=None):
+        response = super().change_view(request, object_id, form_url, extra_context)
+        audit_admin_view(request=request, response=response)  # who listened to whose recording
+        return response
 
     @admin.display(description="Duration (s)", ordering="duration_ms")
     def duration_s(self, recording):
