@@ -20,7 +20,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 @pytest.fixture
 def sdk(daphne_server, token) -> openai.OpenAI:
-    return openai.OpenAI(base_url=f"{daphne_server.url}/v1", api_key=token, max_retries=0, timeout=30)
+    # A generous timeout: the first transcription loads Whisper in the server, slow on a busy 2-core machine.
+    return openai.OpenAI(base_url=f"{daphne_server.url}/v1", api_key=token, max_retries=0, timeout=120)
 
 
 def test_models(sdk, chat_model):
