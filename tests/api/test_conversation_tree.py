@@ -41,6 +41,17 @@ async def branch(api, chat) -> list[dict]:
     return response.json()["messages"]
 
 
+async def long_reply_streaming(api, chat, llm, message: str) -> asyncio.Task:
+    """A turn whose reply is still streaming when this returns (the task ends with the turn)."""
+    llm.script(tokens=[f"t{i} " for i in range(100)], delay=0.02)
+    streaming = asyncio.create_task(turn(api, chat, message))
+    for _ in range(100):
+        if await Message.objects.filter(chat=chat, status="streaming").aexists():
+            break
+        await asyncio.sleep(0.02)
+    return streaming
+
+
 def texts(messages: list[dict]) -> list[str]:
     return [m["content"] for m in messages]
 
@@ -185,12 +196,7 @@ async def test_delete_is_refused_while_a_reply_after_it_streams(api, chat, llm):
     llm.script(tokens=["A1"])
     await turn(api, chat, "Q1")
     q1, _ = await branch(api, chat)
-    llm.script(tokens=[f"t{i} " for i in range(100)], delay=0.02)
-    streaming = asyncio.create_task(turn(api, chat, "Q2"))
-    for _ in range(100):
-        if await Message.objects.filter(chat=chat, status="streaming").aexists():
-            break
-        await asyncio.sleep(0.02)
+    streaming = await long_reply_streaming(api, chat, llm, "Q2")
     response = await api.delete(f"/api/messages/{q1['id']}")
     assert response.status_code == 409 and response.json()["error"]["code"] == "chat_busy"
     await api.post(f"/api/chats/{chat.public_id}/stop", {}, content_type="application/json")
@@ -301,12 +307,7 @@ async def test_a_plain_turn_reads_the_same_whatever_the_branch_length(user, chat
 
 async def test_switching_branch_waits_for_the_streaming_reply(api, chat, llm):
     q1, a1, q2, a2 = await two_exchanges(api, chat, llm)
-    llm.script(tokens=[f"t{i} " for i in range(100)], delay=0.02)
-    streaming = asyncio.create_task(turn(api, chat, "Q3"))
-    for _ in range(100):
-        if await Message.objects.filter(chat=chat, status="streaming").aexists():
-            break
-        await asyncio.sleep(0.02)
+    streaming = await long_reply_streaming(api, chat, llm, "Q3")
     response = await api.patch(
         f"/api/chats/{chat.public_id}", {"activeMessageId": q1["id"]}, content_type="application/json"
     )
